@@ -1,0 +1,161 @@
+"""Checkpoints: a ``state_dict`` file, a JSON sidecar with the config, and the file's sha256.
+
+Nothing is pickled: weights load with ``torch.load(..., weights_only=True)``, which
+refuses code. Every write is atomic (a temporary file, then ``os.replace``), so a
+crash mid-write leaves the previous checkpoint intact. A wrong hash, a missing
+sidecar or a config that differs from the expected one raises
+:class:`CheckpointError` with what to do.
+
+Layout of a checkpoint ``NAME``: ``NAME.pt`` (tensors) and ``NAME.json``::
+
+    {"format": "drnet-checkpoint/1", "weights": "NAME.pt", "sha256": "…",
+     "storage_dtype": "float32" | "float16", "config": {...}, ...metadata}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "drnet-checkpoint/1"
+
+#: Where the repository keeps its committed weights.
+REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or belongs to another configuration."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def paths_for(path: str | Path) -> tuple[Path, Path]:
+    """``(weights.pt, sidecar.json)`` for a path given with .pt, .json or no suffix."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
+    return stem.with_suffix(".pt"), stem.with_suffix(".json")
+
+
+def _to_storage(obj: Any, half: bool) -> Any:
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu()
+        return tensor.half() if half and tensor.is_floating_point() else tensor.contiguous()
+    if isinstance(obj, dict):
+        return {k: _to_storage(v, half) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_storage(v, half) for v in obj)
+    return obj
+
+
+def save_checkpoint(path: str | Path, state: dict, config: dict, metadata: dict | None = None, half: bool = False) -> Path:
+    """Save ``state`` (a state_dict, or a dict of them) with its config; returns the sidecar path.
+
+    ``half=True`` stores floating tensors as float16 (loading returns float32).
+    """
+    weights_path, sidecar_path = paths_for(path)
+    buffer = io.BytesIO()
+    torch.save(_to_storage(state, half), buffer)
+    atomic_write_bytes(weights_path, buffer.getvalue())
+    sidecar = {
+        "format": FORMAT,
+        "weights": weights_path.name,
+        "sha256": sha256_of(weights_path),
+        "storage_dtype": "float16" if half else "float32",
+        "config": config,
+        **(metadata or {}),
+    }
+    atomic_write_bytes(sidecar_path, (json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n").encode())
+    return sidecar_path
+
+
+def read_sidecar(path: str | Path) -> dict:
+    """The JSON sidecar of a checkpoint, checked for format."""
+    _, sidecar_path = paths_for(path)
+    if not sidecar_path.is_file():
+        raise CheckpointError(f"{sidecar_path}: checkpoint sidecar not found. A checkpoint is NAME.pt plus NAME.json; train one with `python -m drnet_core train`.")
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{sidecar_path}: not valid JSON ({err}); the sidecar is corrupt, restore it from git or retrain") from err
+    if sidecar.get("format") != FORMAT or "sha256" not in sidecar or "config" not in sidecar:
+        raise CheckpointError(f"{sidecar_path}: not a {FORMAT} sidecar (needs format, sha256 and config keys)")
+    return sidecar
+
+
+def config_differences(expected: dict, found: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested config dicts."""
+    diffs = []
+    for key in sorted(set(expected) | set(found)):
+        name = f"{prefix}{key}"
+        a, b = expected.get(key, "<missing>"), found.get(key, "<missing>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            diffs += config_differences(a, b, name + ".")
+        elif (list(a) if isinstance(a, tuple) else a) != (list(b) if isinstance(b, tuple) else b):
+            diffs.append(f"{name}: expected {a!r}, checkpoint has {b!r}")
+    return diffs
+
+
+def _to_float32(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.float() if obj.dtype == torch.float16 else obj
+    if isinstance(obj, dict):
+        return {k: _to_float32(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_float32(v) for v in obj)
+    return obj
+
+
+def load_checkpoint(path: str | Path, expected_config: dict | None = None, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
+    """Load ``(state, sidecar)`` after checking the sha256 and, if given, the config.
+
+    Raises :class:`CheckpointError` when a file is missing, the hash is wrong, the
+    weights do not unpickle safely, or the config differs (naming each differing key).
+    """
+    weights_path, sidecar_path = paths_for(path)
+    sidecar = read_sidecar(sidecar_path)
+    weights_path = sidecar_path.parent / sidecar.get("weights", weights_path.name)
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path}: weights file not found next to {sidecar_path.name}")
+    actual = sha256_of(weights_path)
+    if actual != sidecar["sha256"]:
+        raise CheckpointError(
+            f"{weights_path}: sha256 {actual[:12]}… does not match the sidecar's {sidecar['sha256'][:12]}…; "
+            "the file is corrupt or was changed. Restore it (git checkout / re-download) or retrain."
+        )
+    if expected_config is not None:
+        diffs = config_differences(expected_config, sidecar["config"])
+        if diffs:
+            raise CheckpointError(f"{sidecar_path}: checkpoint was made with another config:\n  " + "\n  ".join(diffs))
+    try:
+        state = torch.load(weights_path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for bad files
+        raise CheckpointError(f"{weights_path}: cannot load safely ({type(err).__name__}: {err})") from err
+    return _to_float32(state), sidecar

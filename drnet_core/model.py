@@ -1,0 +1,96 @@
+"""DRNet: the content encoder E_c, pose encoder E_p, decoder D and scene discriminator C (paper section 3).
+
+The public API used by the chapters and by outside users::
+
+    model = DRNet.load("checkpoints/mnist_cpu.pt")
+    h_c = model.encode_content(x)      # (B, |h_c|)
+    h_p = model.encode_pose(x)         # (B, |h_p|)
+    x̃ = model.decode(h_c, h_p)        # (B, 3, 64, 64) in [0, 1]
+
+``x`` is (B, C, 64, 64), float in [0, 1]. Taught in book/02_moving_mnist.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from drnet_core.config import ModelConfig
+from drnet_core.nets import DCGANDecoder, DCGANEncoder, SceneDiscriminator, init_weights
+
+
+class DRNet(nn.Module):
+    """E_c, E_p, D and C for one configuration (:class:`~drnet_core.config.ModelConfig`)."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        if config.architecture != "dcgan":
+            raise ValueError(f"architecture {config.architecture!r} is not available; this version has 'dcgan'")
+        if config.image_size != 64:
+            raise ValueError(f"the DCGAN networks take 64×64 frames, config asks for {config.image_size}")
+        self.content_encoder = DCGANEncoder(config.content_dim, config.channels, config.nf, config.code_norm, return_skips=config.skips)
+        self.pose_encoder = DCGANEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+        self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)
+        self.discriminator = SceneDiscriminator(config.pose_dim, config.disc_hidden)
+        self.apply(init_weights)
+
+    # -- the public API -------------------------------------------------------------------------
+    def _check_frames(self, x: torch.Tensor) -> None:
+        c, s = self.config.channels, self.config.image_size
+        if x.ndim != 4 or tuple(x.shape[1:]) != (c, s, s):
+            raise ValueError(f"expected frames shaped (B, {c}, {s}, {s}), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"expected float frames in [0, 1], got dtype {x.dtype}; divide uint8 frames by 255")
+
+    def encode_content(self, x: torch.Tensor, return_skips: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """h_c = E_c(x): (B, |h_c|). With U-Net skips and ``return_skips``, also the skip tensors."""
+        self._check_frames(x)
+        out = self.content_encoder(x)
+        if self.config.skips:
+            return out if return_skips else out[0]
+        return (out, None) if return_skips else out
+
+    def encode_pose(self, x: torch.Tensor) -> torch.Tensor:
+        """h_p = E_p(x): (B, |h_p|)."""
+        self._check_frames(x)
+        return self.pose_encoder(x)
+
+    def decode(self, content: torch.Tensor, pose: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """x̃ = D(h_c, h_p): (B, C, 64, 64) in [0, 1]. A skip model needs the content frame's ``skips``."""
+        return self.decoder(content, pose, skips)
+
+    @torch.no_grad()
+    def swap(self, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
+        """Decode the content of ``content_frames`` with the pose of ``pose_frames`` (row-wise pairs)."""
+        content, skips = self.encode_content(content_frames, return_skips=True)
+        return self.decode(content, self.encode_pose(pose_frames), skips)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False) -> Path:
+        """Write NAME.pt (state_dict) and NAME.json (config, sha256, ``metadata``) atomically."""
+        return save_checkpoint(path, self.state_dict(), {"model": dataclasses.asdict(self.config)}, metadata, half=half)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DRNet:
+        """Rebuild a DRNet from a checkpoint, checking its hash; returned in ``eval()`` mode."""
+        state, sidecar = load_checkpoint(path, map_location=map_location)
+        raw = sidecar["config"].get("model")
+        if raw is None:
+            raise CheckpointError(f"{path}: sidecar config has no 'model' section; is this a DRNet checkpoint?")
+        try:
+            config = ModelConfig(**raw)
+        except TypeError as err:
+            raise CheckpointError(f"{path}: model config does not match this version of drnet_core ({err})") from err
+        model = cls(config)
+        state = state.get("model", state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: weights do not fit the config in its sidecar: {err}") from err
+        model.checkpoint_info = {k: v for k, v in sidecar.items() if k not in ("config",)}
+        return model.eval()

@@ -1,0 +1,300 @@
+"""The DRNET trainer: one C step, then one E_c/E_p/D step, per iteration (paper section 3, eq. 1–5).
+
+Per iteration, on a batch of B clips with per-sample t and k ~ U{0..K}:
+
+1. Pose codes a_i = E_p(x_i^t), b_i = E_p(x_i^{t+k}), computed once and reused by both steps
+   (the C step does not change E_p, so the codes are the same ones a separate pass would give).
+2. **C step** (E_p frozen: the codes are detached), eq. 3: same-clip pairs (a_i, b_i) labelled 1,
+   different-clip pairs (a_i, b_{i+1 mod B}) labelled 0. Rolling the batch by one never pairs a
+   clip with itself, as ``randperm`` would about once per batch. Loss β·L_adv(C).
+3. **E/D step** (C frozen: no gradient reaches it), eq. 5: L_rec (eq. 1) + α·L_sim (eq. 2) +
+   β·L_adv(E_p) (eq. 4). The similarity target E_c(x^{t+k}) is computed without gradient.
+
+Adam with lr 0.002 for both optimisers. Runs on CPU or CUDA with optional autocast and
+channels_last, writes a JSONL metrics log, checkpoints atomically, resumes exactly, and
+stops with a clear message on a NaN/Inf loss, keeping the last good checkpoint.
+
+Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from tqdm.auto import tqdm
+
+from drnet_core import losses
+from drnet_core.checkpoint import CheckpointError, config_differences, load_checkpoint, read_sidecar, save_checkpoint
+from drnet_core.config import Experiment
+from drnet_core.model import DRNet
+from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
+from data_utils.pairs import pick_pairs
+
+
+class ClipSource(Protocol):
+    """What the trainer needs from a dataset: seeded batches of clips (B, T, C, H, W) in [0, 1]."""
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor: ...
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
+
+
+STATE_NAME = "trainer_state"
+MODEL_NAME = "model"
+METRICS_NAME = "metrics.jsonl"
+LOSS_KEYS = ("rec", "sim", "adv_pose", "disc", "disc_acc")
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The RNG of one step: data and offsets depend only on (seed, step), so a resumed run replays exactly."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
+def draw_batch(source: ClipSource, batch_size: int, max_offset: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x^t, x^{t+k}) for a batch; uses the source's fast ``sample_pairs`` when it has one."""
+    if hasattr(source, "sample_pairs"):
+        return source.sample_pairs(batch_size, max_offset, generator)
+    return pick_pairs(source.sample(batch_size, generator), max_offset, generator)
+
+
+class Trainer:
+    """Trains a :class:`DRNet` on a :class:`ClipSource` following an :class:`Experiment`.
+
+    Args:
+        experiment: model, data and training settings.
+        source: the training clips.
+        out_dir: where ``model.pt/.json``, ``trainer_state.pt/.json`` and ``metrics.jsonl`` go
+            (None: nothing is written).
+        evaluate: optional ``f(model) -> dict`` called every ``train.eval_every`` steps; its
+            numbers go into the metrics log (e.g. swap accuracy over training time).
+        progress: show a tqdm progress bar.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        source: ClipSource,
+        out_dir: str | Path | None = None,
+        evaluate: Callable[[DRNet], dict] | None = None,
+        progress: bool = True,
+    ) -> None:
+        cfg = experiment.train
+        self.experiment, self.cfg, self.source = experiment, cfg, source
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.evaluate, self.progress = evaluate, progress
+        self.device = resolve_device(cfg.device)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        if cfg.batch_size < 2:
+            raise ValueError("batch_size must be >= 2: C's different-clip pairs come from other clips of the batch")
+        torch.manual_seed(cfg.seed)
+        self.model = DRNet(experiment.model).to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        m = self.model
+        main_params = [*m.content_encoder.parameters(), *m.pose_encoder.parameters(), *m.decoder.parameters()]
+        self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
+        self.opt_disc = torch.optim.Adam(m.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
+        use_scaler = self.precision == "fp16"
+        self.scaler_main = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.scaler_disc = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        # With β = 0 the paper has no adversary; we still train C (at weight 1) as a probe of how much
+        # clip identity the pose carries. Its loss never reaches E_p then.
+        self.disc_weight = cfg.beta if cfg.beta > 0 else 1.0
+        self.step = 0
+        self.wall_time = 0.0
+        self.hardware = describe_hardware(self.device)
+
+    # -- one iteration --------------------------------------------------------------------------
+    def train_step(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One C step and one E/D step on the pair batch; returns the detached loss terms."""
+        cfg, m = self.cfg, self.model
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        x_t = x_t.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
+        x_tk = x_tk.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
+        amp = autocast(self.device, self.precision)
+
+        with amp:
+            pose_t = m.pose_encoder(x_t)
+            pose_tk = m.pose_encoder(x_tk)
+
+        # C step (eq. 3): E_p frozen, so C sees detached codes.
+        a, b = pose_t.detach().float(), pose_tk.detach().float()
+        with amp:
+            logits_same = m.discriminator(a, b)
+            logits_diff = m.discriminator(a, b.roll(1, dims=0))
+        loss_disc = losses.discriminator_loss(logits_same, logits_diff)
+        self.opt_disc.zero_grad(set_to_none=True)
+        self.scaler_disc.scale(self.disc_weight * loss_disc).backward()
+        self.scaler_disc.step(self.opt_disc)
+        self.scaler_disc.update()
+        disc_acc = 0.5 * ((logits_same.detach() > 0).float().mean() + (logits_diff.detach() < 0).float().mean())
+
+        # E_c, E_p, D step (eq. 5): C frozen.
+        m.discriminator.requires_grad_(False)
+        try:
+            with amp:
+                content_t = m.content_encoder(x_t)
+                skips = None
+                if m.config.skips:
+                    content_t, skips = content_t
+                with torch.no_grad():
+                    content_tk = m.content_encoder(x_tk)
+                    if m.config.skips:
+                        content_tk = content_tk[0]
+                prediction = m.decoder(content_t, pose_tk, skips)
+                logits_adv = m.discriminator(pose_t.float(), pose_tk.float())
+            rec = losses.reconstruction_loss(prediction, x_tk, cfg.reduction)
+            sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)
+            adv = losses.pose_adversarial_loss(logits_adv)
+            total = losses.total_loss(rec, sim, adv, cfg.alpha, cfg.beta)
+            self.opt_main.zero_grad(set_to_none=True)
+            self.scaler_main.scale(total).backward()
+            self.scaler_main.step(self.opt_main)
+            self.scaler_main.update()
+        finally:
+            m.discriminator.requires_grad_(True)
+        return {"rec": rec.detach(), "sim": sim.detach(), "adv_pose": adv.detach(), "disc": loss_disc.detach(), "disc_acc": disc_acc}
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self, steps: int | None = None) -> list[dict]:
+        """Train until ``steps`` (default: the config's) total steps; returns the logged records."""
+        cfg = self.cfg
+        target = cfg.steps if steps is None else steps
+        check_every_step = self.device.type == "cpu"  # on a GPU, checking every step would sync
+        records: list[dict] = []
+        sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
+        window_steps, window_start = 0, time.perf_counter()
+        bar = tqdm(total=target, initial=self.step, disable=not self.progress, desc="DRNET", dynamic_ncols=True)
+        self.model.train()
+        try:
+            while self.step < target:
+                x_t, x_tk = draw_batch(self.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, self.step))
+                terms = self.train_step(x_t, x_tk)
+                self.step += 1
+                window_steps += 1
+                for key in LOSS_KEYS:
+                    sums[key] += terms[key]
+                if check_every_step:
+                    self._check_finite(terms)
+                log_now = self.step % cfg.log_every == 0 or self.step == target
+                ckpt_now = self.out_dir is not None and (self.step % cfg.checkpoint_every == 0 or self.step == target)
+                if log_now or ckpt_now:
+                    means = {k: (v / window_steps).item() for k, v in sums.items()}
+                    self._check_finite(means)
+                    elapsed = time.perf_counter() - window_start
+                    self.wall_time += elapsed
+                    record = {"step": self.step, "wall_time": round(self.wall_time, 3), "samples_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
+                    record.update({k: round(v, 6) for k, v in means.items()})
+                    if self.evaluate and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == target):
+                        record.update(self._run_evaluation())
+                    records.append(record)
+                    self._log(record)
+                    bar.set_postfix(rec=f"{means['rec']:.2f}", adv=f"{means['adv_pose']:.3f}", C_acc=f"{means['disc_acc']:.2f}")
+                    sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
+                    window_steps, window_start = 0, time.perf_counter()
+                    if ckpt_now:
+                        self.save()
+                bar.update(1)
+        finally:
+            bar.close()
+        return records
+
+    def _run_evaluation(self) -> dict:
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                result = self.evaluate(self.model)
+        finally:
+            self.model.train()
+        return {f"eval_{k}": v for k, v in result.items()}
+
+    def _check_finite(self, terms: dict) -> None:
+        for name, value in terms.items():
+            number = float(value)
+            if not math.isfinite(number):
+                where = f"; the last good checkpoint is kept in {self.out_dir}" if self.out_dir else ""
+                raise NonFiniteLossError(
+                    f"loss term '{name}' is {number} at step {self.step}: training stopped{where}. "
+                    "Try a lower learning rate, precision='fp32', or check the input data for NaNs."
+                )
+
+    def _log(self, record: dict) -> None:
+        if self.out_dir is None:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / METRICS_NAME, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def metadata(self) -> dict:
+        return {
+            "step": self.step,
+            "wall_time_s": round(self.wall_time, 1),
+            "hardware": str(self.hardware),
+            "precision": self.precision,
+            "versions": versions(),
+        }
+
+    def save(self) -> None:
+        """Write the model checkpoint and the full trainer state (optimisers included), atomically."""
+        if self.out_dir is None:
+            raise ValueError("this trainer has no out_dir")
+        config = self.experiment.to_dict()
+        state = {
+            "model": self.model.state_dict(),
+            "opt_main": self.opt_main.state_dict(),
+            "opt_disc": self.opt_disc.state_dict(),
+            "scaler_main": self.scaler_main.state_dict(),
+            "scaler_disc": self.scaler_disc.state_dict(),
+        }
+        save_checkpoint(self.out_dir / STATE_NAME, state, config, self.metadata())
+        save_checkpoint(self.out_dir / MODEL_NAME, self.model.state_dict(), config, self.metadata())
+
+    def load_state(self, path: str | Path) -> None:
+        """Continue from a trainer state written by :meth:`save`; refuses one from another config.
+
+        Settings that do not change the learning (steps, logging and checkpoint intervals, device)
+        may differ, so a run can be extended or moved to another machine.
+        """
+        sidecar = read_sidecar(path)
+        diffs = config_differences(_resume_relevant(self.experiment.to_dict()), _resume_relevant(sidecar["config"]))
+        if diffs:
+            raise CheckpointError(f"cannot resume from {path}: it was trained with another config:\n  " + "\n  ".join(diffs))
+        state, sidecar = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        self.opt_main.load_state_dict(state["opt_main"])
+        self.opt_disc.load_state_dict(state["opt_disc"])
+        self.scaler_main.load_state_dict(state["scaler_main"])
+        self.scaler_disc.load_state_dict(state["scaler_disc"])
+        self.step = int(sidecar["step"])
+        self.wall_time = float(sidecar.get("wall_time_s", 0.0))
+
+    def resume_if_possible(self) -> bool:
+        """Load ``out_dir/trainer_state`` if it exists; returns whether it did."""
+        if self.out_dir is None or not (self.out_dir / f"{STATE_NAME}.json").is_file():
+            return False
+        self.load_state(self.out_dir / STATE_NAME)
+        return True
+
+
+_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device")
+
+
+def _resume_relevant(config: dict) -> dict:
+    """The parts of an experiment config that must match for a resume to continue the same run."""
+    train = {k: v for k, v in config.get("train", {}).items() if k not in _FREE_TRAIN_KEYS}
+    return {"model": config.get("model", {}), "data": config.get("data", {}), "train": train}
+
+
+def replace_train(experiment: Experiment, **changes: object) -> Experiment:
+    """A copy of ``experiment`` with some training settings changed."""
+    return dataclasses.replace(experiment, train=dataclasses.replace(experiment.train, **changes))
