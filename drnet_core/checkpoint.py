@@ -100,7 +100,9 @@ def read_sidecar(path: str | Path) -> dict:
     """The JSON sidecar of a checkpoint, checked for format."""
     _, sidecar_path = paths_for(path)
     if not sidecar_path.is_file():
-        raise CheckpointError(f"{sidecar_path}: checkpoint sidecar not found. A checkpoint is NAME.pt plus NAME.json; train one with `python -m drnet_core train`.")
+        raise CheckpointError(
+            f"{sidecar_path}: checkpoint sidecar not found. A checkpoint is NAME.pt plus NAME.json; train one with `python -m drnet_core train`."
+        )
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except json.JSONDecodeError as err:
@@ -133,7 +135,9 @@ def _to_float32(obj: Any) -> Any:
     return obj
 
 
-def load_checkpoint(path: str | Path, expected_config: dict | None = None, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
+def load_checkpoint(
+    path: str | Path, expected_config: dict | None = None, map_location: str | torch.device = "cpu"
+) -> tuple[dict, dict]:
     """Load ``(state, sidecar)`` after checking the sha256 and, if given, the config.
 
     Raises :class:`CheckpointError` when a file is missing, the hash is wrong, the

@@ -133,7 +133,19 @@ def _mnist(profile: str) -> Experiment:
     )
 
 
-_EXPERIMENTS = {"mnist": _mnist}
+def _losses_demo(profile: str) -> Experiment:
+    """The small live run at the end of the chapter "The losses": tiny networks, a few hundred steps at most."""
+    steps = {"ci": 40, "cpu": 300, "paper": 2000}[profile]
+    return Experiment(
+        profile,
+        ModelConfig(nf=8),
+        DataConfig(seq_len=12),
+        TrainConfig(steps=steps, batch_size=16, max_offset=6, log_every=10, checkpoint_every=steps),
+        eval_swaps=0,
+    )
+
+
+_EXPERIMENTS = {"mnist": _mnist, "losses_demo": _losses_demo}
 
 
 def experiment(name: str = "mnist", profile: str | None = None, **overrides: object) -> Experiment:

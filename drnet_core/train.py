@@ -30,12 +30,12 @@ from typing import Protocol
 import torch
 from tqdm.auto import tqdm
 
+from data_utils.pairs import pick_pairs
 from drnet_core import losses
 from drnet_core.checkpoint import CheckpointError, config_differences, load_checkpoint, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
-from data_utils.pairs import pick_pairs
 
 
 class ClipSource(Protocol):
@@ -114,55 +114,70 @@ class Trainer:
         self.hardware = describe_hardware(self.device)
 
     # -- one iteration --------------------------------------------------------------------------
-    def train_step(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One C step and one E/D step on the pair batch; returns the detached loss terms."""
-        cfg, m = self.cfg, self.model
-        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        x_t = x_t.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
-        x_tk = x_tk.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
-        amp = autocast(self.device, self.precision)
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        fmt = torch.channels_last if self.cfg.channels_last else torch.contiguous_format
+        return x.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
 
-        with amp:
-            pose_t = m.pose_encoder(x_t)
-            pose_tk = m.pose_encoder(x_tk)
+    def pose_codes(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """h_p^t and h_p^{t+k} with gradient, computed once per iteration and shared by both steps."""
+        with autocast(self.device, self.precision):
+            return self.model.pose_encoder(x_t), self.model.pose_encoder(x_tk)
 
-        # C step (eq. 3): E_p frozen, so C sees detached codes.
+    def discriminator_step(self, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Update C alone on eq. 3, weighted by β (eq. 5). E_p is frozen: C sees detached codes."""
+        m = self.model
         a, b = pose_t.detach().float(), pose_tk.detach().float()
-        with amp:
+        with autocast(self.device, self.precision):
             logits_same = m.discriminator(a, b)
-            logits_diff = m.discriminator(a, b.roll(1, dims=0))
-        loss_disc = losses.discriminator_loss(logits_same, logits_diff)
+            logits_diff = m.discriminator(a, b.roll(1, dims=0))  # clip i against clip i-1: never itself
+        loss = losses.discriminator_loss(logits_same, logits_diff)
         self.opt_disc.zero_grad(set_to_none=True)
-        self.scaler_disc.scale(self.disc_weight * loss_disc).backward()
+        self.scaler_disc.scale(self.disc_weight * loss).backward()
         self.scaler_disc.step(self.opt_disc)
         self.scaler_disc.update()
-        disc_acc = 0.5 * ((logits_same.detach() > 0).float().mean() + (logits_diff.detach() < 0).float().mean())
+        accuracy = 0.5 * ((logits_same.detach() > 0).float().mean() + (logits_diff.detach() < 0).float().mean())
+        return {"disc": loss.detach(), "disc_acc": accuracy}
 
-        # E_c, E_p, D step (eq. 5): C frozen.
+    def encoder_losses(self, x_t: torch.Tensor, x_tk: torch.Tensor, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The terms of eq. 5 minimised by E_c, E_p and D, with their graphs (C must be frozen by the caller)."""
+        m, cfg = self.model, self.cfg
+        with autocast(self.device, self.precision):
+            content_t = m.content_encoder(x_t)
+            skips = None
+            if m.config.skips:
+                content_t, skips = content_t
+            with torch.no_grad():  # the similarity target carries no gradient
+                content_tk = m.content_encoder(x_tk)
+                if m.config.skips:
+                    content_tk = content_tk[0]
+            prediction = m.decoder(content_t, pose_tk, skips)
+            logits_same = m.discriminator(pose_t.float(), pose_tk.float())
+        rec = losses.reconstruction_loss(prediction, x_tk, cfg.reduction)
+        sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)
+        adv = losses.pose_adversarial_loss(logits_same)
+        return {"rec": rec, "sim": sim, "adv_pose": adv, "total": losses.total_loss(rec, sim, adv, cfg.alpha, cfg.beta)}
+
+    def encoder_step(self, x_t: torch.Tensor, x_tk: torch.Tensor, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Update E_c, E_p and D on eq. 5 with C frozen (no gradient reaches C)."""
+        m = self.model
         m.discriminator.requires_grad_(False)
         try:
-            with amp:
-                content_t = m.content_encoder(x_t)
-                skips = None
-                if m.config.skips:
-                    content_t, skips = content_t
-                with torch.no_grad():
-                    content_tk = m.content_encoder(x_tk)
-                    if m.config.skips:
-                        content_tk = content_tk[0]
-                prediction = m.decoder(content_t, pose_tk, skips)
-                logits_adv = m.discriminator(pose_t.float(), pose_tk.float())
-            rec = losses.reconstruction_loss(prediction, x_tk, cfg.reduction)
-            sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)
-            adv = losses.pose_adversarial_loss(logits_adv)
-            total = losses.total_loss(rec, sim, adv, cfg.alpha, cfg.beta)
+            terms = self.encoder_losses(x_t, x_tk, pose_t, pose_tk)
             self.opt_main.zero_grad(set_to_none=True)
-            self.scaler_main.scale(total).backward()
+            self.scaler_main.scale(terms["total"]).backward()
             self.scaler_main.step(self.opt_main)
             self.scaler_main.update()
         finally:
             m.discriminator.requires_grad_(True)
-        return {"rec": rec.detach(), "sim": sim.detach(), "adv_pose": adv.detach(), "disc": loss_disc.detach(), "disc_acc": disc_acc}
+        return {k: v.detach() for k, v in terms.items() if k != "total"}
+
+    def train_step(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One iteration: the C step, then the E_c/E_p/D step, on the same batch. Returns detached terms."""
+        x_t, x_tk = self._prepare(x_t), self._prepare(x_tk)
+        pose_t, pose_tk = self.pose_codes(x_t, x_tk)
+        terms = self.discriminator_step(pose_t, pose_tk)
+        terms.update(self.encoder_step(x_t, x_tk, pose_t, pose_tk))
+        return terms
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self, steps: int | None = None) -> list[dict]:

@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine:
+#   make book   create .venv, install, build the book into _build/html
+#   make test   create or reuse .venv, run pytest and every notebook under nbval (DRNET_PROFILE=ci)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+NOTEBOOKS := $(wildcard book/*.ipynb)
+
+.PHONY: venv book test test-lib test-notebooks lint bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: venv
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+test: test-lib test-notebooks
+
+test-lib: venv
+	$(PY) -m pytest -q tests
+
+test-notebooks: venv
+ifneq ($(strip $(NOTEBOOKS)),)
+	DRNET_PROFILE=ci $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:python $(NOTEBOOKS)
+else
+	@echo "no notebooks under book/ yet"
+endif
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(PY) benchmarks/train_speed.py
+
+clean:
+	rm -rf _build

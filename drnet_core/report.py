@@ -1,0 +1,38 @@
+"""Provenance: the line every run and every chapter prints (profile, device, versions, source hash)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from drnet_core.config import current_profile
+from drnet_core.runtime import describe_hardware, resolve_device, versions
+
+_PACKAGES = ("drnet_core", "data_utils")
+
+
+def source_hash() -> str:
+    """A short sha256 over the library's .py files, so a printed number can be traced to the code that made it."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in _PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def run_info(profile: str | None = None, device: str | torch.device = "auto") -> str:
+    """One line: profile, device (with CPU/GPU name and threads), and the versions of everything that matters."""
+    v = versions()
+    hw = describe_hardware(resolve_device(device))
+    return (
+        f"profile={profile or current_profile()} | device={hw} | python {v['python']} | torch {v['torch']} | "
+        f"numpy {v['numpy']} | drnet_core {v['drnet_core']} (source {source_hash()})"
+    )
+
+
+def print_run_info(profile: str | None = None) -> None:
+    print(run_info(profile), flush=True)

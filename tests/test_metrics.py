@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from drnet_core.metrics import channel_centroids, psnr, swap_metrics, swap_pairs
+
+
+def test_centroid_of_a_square():
+    frames = torch.zeros(1, 2, 64, 64)
+    frames[0, 0, 10:20, 30:40] = 1.0
+    centroids, mass = channel_centroids(frames)
+    assert centroids[0, 0].tolist() == pytest.approx([14.5, 34.5])
+    assert mass[0, 0].item() == 100 and centroids[0, 1].tolist() == pytest.approx([31.5, 31.5])
+
+
+def test_psnr():
+    a = torch.zeros(2, 1, 4, 4)
+    b = torch.full((2, 1, 4, 4), 0.1)
+    assert psnr(a, b)[0].item() == pytest.approx(20.0, rel=1e-5)
+
+
+class _Oracle(torch.nn.Module):
+    """Returns the ideal swap (or the content frame itself), to check the metric both ways."""
+
+    def __init__(self, pairs, cheat: bool):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.pairs, self.cheat, self.offset = pairs, cheat, 0
+
+    def swap(self, content, pose):
+        n = content.shape[0]
+        source = self.pairs.ideal if self.cheat else self.pairs.content_frames
+        out = source[self.offset : self.offset + n]
+        self.offset += n
+        return out
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return swap_pairs(60, seq_len=10)
+
+
+def test_perfect_swaps_score_the_ceiling_and_zero_pose_error(pairs):
+    result = swap_metrics(_Oracle(pairs, cheat=True), pairs, batch_size=25)
+    assert result["swap_accuracy"] == result["ceiling_accuracy"] > 0.8
+    assert result["pose_error_px"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_copying_the_content_frame_has_a_large_pose_error(pairs):
+    result = swap_metrics(_Oracle(pairs, cheat=False), pairs, batch_size=25)
+    assert result["pose_error_px"] > 5.0

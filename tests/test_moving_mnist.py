@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from data_utils import MovingMNIST
+from data_utils.pairs import draw_offsets, pick_pairs
+
+
+@pytest.fixture(scope="module")
+def data():
+    return MovingMNIST("train", seq_len=12)
+
+
+def test_shape_range_and_blue_is_empty(data):
+    clips = data.sample(8, 0)
+    assert clips.shape == (8, 12, 3, 64, 64) and clips.dtype == torch.float32
+    assert clips.min() >= 0 and clips.max() <= 1
+    assert clips[:, :, 2].abs().sum() == 0
+    assert clips[:, :, 0].sum() > 0 and clips[:, :, 1].sum() > 0
+
+
+def test_digits_stay_inside_the_canvas_and_in_their_channel(data):
+    specs = data.specs(16, 1)
+    assert specs.positions.min() >= 0 and specs.positions.max() <= data.limit
+    clips = data.render(specs)
+    for d in range(2):
+        # every inked pixel of channel d lies inside digit d's 32×32 box
+        box = torch.zeros_like(clips[:, :, d], dtype=torch.bool)
+        for b in range(16):
+            for t in range(12):
+                r, c = specs.positions[b, t, d].tolist()
+                box[b, t, r : r + 32, c : c + 32] = True
+        assert (clips[:, :, d][~box] == 0).all()
+
+
+def test_bounces_reverse_the_velocity():
+    data = MovingMNIST("test", seq_len=60, max_speed=4)
+    pos = data.specs(32, 3).positions.float()
+    step = pos[:, 1:] - pos[:, :-1]
+    assert step.abs().max() <= 4
+    # somewhere a coordinate moved towards a wall and then away from it
+    flips = (step[:, 1:] * step[:, :-1] < 0).any()
+    assert flips
+
+
+def test_occlusion_front_digit_hides_the_back_one(data):
+    specs = data.specs(32, 5)
+    clips = data.render(specs)
+    front = specs.depth.argmax(1)
+    for b in range(32):
+        f, back = front[b].item(), 1 - front[b].item()
+        assert (clips[b, :, back][clips[b, :, f] > 0] == 0).all()
+
+
+def test_seed_gives_the_same_clips_and_test_set_is_fixed(data):
+    assert torch.equal(data.sample(4, 42), data.sample(4, 42))
+    assert not torch.equal(data.sample(4, 42), data.sample(4, 43))
+    a, b = MovingMNIST("test", seq_len=12).fixed_specs(50), MovingMNIST("test", seq_len=12).fixed_specs(50)
+    assert torch.equal(a.positions, b.positions) and torch.equal(a.digit_ids, b.digit_ids)
+    test = MovingMNIST("test", seq_len=12)
+    assert not torch.equal(test.digits[:100], data.digits[:100])  # test clips use the test digits
+
+
+def test_pairs_are_frames_of_the_same_clip(data):
+    gen = torch.Generator().manual_seed(0)
+    x_t, x_tk = data.sample_pairs(10, 5, gen)
+    assert x_t.shape == x_tk.shape == (10, 3, 64, 64)
+    t, k = draw_offsets(1000, 12, 5, torch.Generator().manual_seed(1))
+    assert k.min() == 0 and k.max() == 5 and (t + k).max() <= 11 and t.min() == 0
+    clips = data.sample(3, 9)
+    a, b = pick_pairs(clips, 0, torch.Generator().manual_seed(0))
+    assert torch.equal(a, b)  # K = 0 gives the same frame
+
+
+def test_offsets_longer_than_the_clip_are_refused():
+    with pytest.raises(ValueError, match="too short"):
+        draw_offsets(4, 5, 10, torch.Generator())
+
+
+def test_one_digit_and_grey_variants():
+    grey = MovingMNIST("train", seq_len=4, colour=False).sample(3, 0)
+    assert grey.shape == (3, 4, 1, 64, 64)
+    one = MovingMNIST("train", seq_len=4, num_digits=1).sample(3, 0)
+    assert one[:, :, 1:].abs().sum() == 0 and one[:, :, 0].sum() > 0

@@ -1,0 +1,118 @@
+import json
+
+import pytest
+import torch
+
+from drnet_core.train import NonFiniteLossError, Trainer, draw_batch, step_generator
+
+
+def _params(module):
+    return {n: p.detach().clone() for n, p in module.named_parameters()}
+
+
+def _changed(before, module):
+    return [n for n, p in module.named_parameters() if not torch.equal(before[n], p.detach())]
+
+
+def _batch(trainer, step=0):
+    cfg = trainer.cfg
+    x_t, x_tk = draw_batch(trainer.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, step))
+    return trainer._prepare(x_t), trainer._prepare(x_tk)
+
+
+def test_c_step_changes_no_encoder_weight(tiny_experiment, train_digits):
+    tr = Trainer(tiny_experiment, train_digits, progress=False)
+    m = tr.model
+    enc_before = {name: _params(getattr(m, name)) for name in ("content_encoder", "pose_encoder", "decoder")}
+    c_before = _params(m.discriminator)
+    x_t, x_tk = _batch(tr)
+    tr.discriminator_step(*tr.pose_codes(x_t, x_tk))
+    assert _changed(c_before, m.discriminator), "C did not learn"
+    for name, before in enc_before.items():
+        assert not _changed(before, getattr(m, name)), f"the C step changed {name}"
+
+
+def test_encoder_step_changes_no_c_weight(tiny_experiment, train_digits):
+    tr = Trainer(tiny_experiment, train_digits, progress=False)
+    m = tr.model
+    c_before, ep_before, ec_before = _params(m.discriminator), _params(m.pose_encoder), _params(m.content_encoder)
+    x_t, x_tk = _batch(tr)
+    tr.encoder_step(x_t, x_tk, *tr.pose_codes(x_t, x_tk))
+    assert not _changed(c_before, m.discriminator)
+    assert _changed(ep_before, m.pose_encoder) and _changed(ec_before, m.content_encoder)
+    assert all(p.requires_grad for p in m.discriminator.parameters()), "C must be unfrozen again after the step"
+
+
+def test_adversarial_gradient_reaches_only_the_pose_encoder(tiny_experiment, train_digits):
+    tr = Trainer(tiny_experiment, train_digits, progress=False)
+    m = tr.model
+    x_t, x_tk = _batch(tr)
+    m.discriminator.requires_grad_(False)
+    terms = tr.encoder_losses(x_t, x_tk, *tr.pose_codes(x_t, x_tk))
+    m.zero_grad(set_to_none=True)
+    terms["adv_pose"].backward()
+    grads = {name: [p.grad for p in getattr(m, name).parameters()] for name in ("pose_encoder", "content_encoder", "decoder", "discriminator")}
+    assert any(g is not None and g.abs().sum() > 0 for g in grads["pose_encoder"])
+    for name in ("content_encoder", "decoder", "discriminator"):
+        assert all(g is None or g.abs().sum() == 0 for g in grads[name]), f"adversarial gradient leaked into {name}"
+
+
+def test_negatives_never_pair_a_clip_with_itself(tiny_experiment, train_digits):
+    tr = Trainer(tiny_experiment, train_digits, progress=False)
+    seen = {}
+
+    def spy(a, b):
+        seen.setdefault("pairs", []).append((a.clone(), b.clone()))
+        return torch.zeros(a.shape[0])
+
+    tr.model.discriminator.forward = spy
+    pose_t = torch.nn.functional.normalize(torch.randn(6, 5), dim=1).requires_grad_()
+    pose_tk = pose_t.detach() + 0.0
+    with pytest.raises(RuntimeError):  # the spy has no parameters to step; we only want the pairs
+        tr.discriminator_step(pose_t, pose_tk)
+    (_, b_same), (_, b_diff) = seen["pairs"]
+    assert torch.equal(b_same, pose_tk)
+    assert all(not torch.equal(b_diff[i], pose_tk[i]) for i in range(6))
+
+
+def test_loss_falls_and_metrics_log_is_written(tiny_experiment, train_digits, tmp_path):
+    tr = Trainer(tiny_experiment, train_digits, out_dir=tmp_path, progress=False)
+    records = tr.fit(12)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 6 and lines[-1]["step"] == 12
+    for key in ("rec", "sim", "adv_pose", "disc", "disc_acc", "samples_per_s"):
+        assert key in lines[0]
+    assert records[-1]["rec"] < records[0]["rec"]
+
+
+def test_resume_matches_uninterrupted_training(tiny_experiment, train_digits, tmp_path):
+    straight = Trainer(tiny_experiment, train_digits, out_dir=tmp_path / "a", progress=False)
+    straight.fit(6)
+    first = Trainer(tiny_experiment, train_digits, out_dir=tmp_path / "b", progress=False)
+    first.fit(4)
+    second = Trainer(tiny_experiment, train_digits, out_dir=tmp_path / "b", progress=False)
+    assert second.resume_if_possible() and second.step == 4
+    second.fit(6)
+    for (name, a), b in zip(straight.model.state_dict().items(), second.model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+
+
+def test_resume_refuses_another_config(tiny_experiment, train_digits, tmp_path):
+    from drnet_core import CheckpointError
+    from drnet_core.config import with_overrides
+
+    Trainer(tiny_experiment, train_digits, out_dir=tmp_path, progress=False).fit(2)
+    other = Trainer(with_overrides(tiny_experiment, {"train.beta": 0.0}), train_digits, out_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="train.beta"):
+        other.resume_if_possible()
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_experiment, train_digits, tmp_path):
+    tr = Trainer(tiny_experiment, train_digits, out_dir=tmp_path, progress=False)
+    tr.fit(2)
+    good = (tmp_path / "model.pt").read_bytes()
+    with torch.no_grad():
+        next(tr.model.decoder.parameters()).fill_(float("nan"))
+    with pytest.raises(NonFiniteLossError, match="step 3"):
+        tr.fit(4)
+    assert (tmp_path / "model.pt").read_bytes() == good
