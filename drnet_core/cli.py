@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.beta=0")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--no-progress", action="store_true")
+    ex = sub.add_parser("export", help="evaluate a run's model and write it (fp16) with its metrics, e.g. into checkpoints/")
+    ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
+    ex.add_argument("--to", type=Path, required=True, help="checkpoint path to write, e.g. checkpoints/mnist_cpu.pt")
+    ex.add_argument("--swaps", type=int, default=1000)
     ev = sub.add_parser("eval", help="content-swap accuracy and swap pose error on held-out swaps")
     ev.add_argument("dataset", choices=["mnist"])
     ev.add_argument("--checkpoint", type=Path, default=REPO_CHECKPOINTS / "mnist_cpu.pt")
@@ -87,7 +91,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from drnet_core.model import DRNet
 
     model = DRNet.load(args.checkpoint)
-    print(run_banner(model.checkpoint_info.get("profile", "?") if hasattr(model, "checkpoint_info") else "?", torch.device("cpu")), flush=True)
+    print(run_banner(model.checkpoint_info.get("profile") or "?", torch.device("cpu")), flush=True)
     result = swap_metrics(model, swap_pairs(args.swaps))
     print(f"checkpoint: {args.checkpoint}")
     print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
@@ -96,11 +100,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import shutil
+
+    from drnet_core.checkpoint import read_sidecar, save_checkpoint
+    from drnet_core.metrics import swap_metrics, swap_pairs
+    from drnet_core.model import DRNet
+
+    model = DRNet.load(args.run / "model.pt")
+    sidecar = read_sidecar(args.run / "model.json")
+    result = swap_metrics(model, swap_pairs(args.swaps))
+    metadata = {k: sidecar[k] for k in ("step", "wall_time_s", "hardware", "precision", "versions") if k in sidecar}
+    metadata["profile"] = sidecar["config"].get("profile")
+    metadata["metrics"] = {**{k: round(v, 4) for k, v in result.items()}, "swaps": args.swaps}
+    metadata["metrics_command"] = f"python -m drnet_core eval mnist --checkpoint {args.to} --swaps {args.swaps}"
+    save_checkpoint(args.to, model.state_dict(), sidecar["config"], metadata, half=True)
+    log = args.run / "metrics.jsonl"
+    if log.is_file():
+        shutil.copyfile(log, args.to.with_name(args.to.stem + "_metrics.jsonl"))
+    print(json.dumps(metadata, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    return {"train": cmd_train, "eval": cmd_eval}[args.command](args)
+    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

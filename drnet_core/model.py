@@ -38,6 +38,7 @@ class DRNet(nn.Module):
         self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)
         self.discriminator = SceneDiscriminator(config.pose_dim, config.disc_hidden)
         self.apply(init_weights)
+        self.checkpoint_info: dict = {}  # the sidecar's metadata, filled by DRNet.load
 
     # -- the public API -------------------------------------------------------------------------
     def _check_frames(self, x: torch.Tensor) -> None:
@@ -92,5 +93,6 @@ class DRNet(nn.Module):
             model.load_state_dict(state)
         except RuntimeError as err:
             raise CheckpointError(f"{path}: weights do not fit the config in its sidecar: {err}") from err
-        model.checkpoint_info = {k: v for k, v in sidecar.items() if k not in ("config",)}
+        model.checkpoint_info = {k: v for k, v in sidecar.items() if k != "config"}
+        model.checkpoint_info.setdefault("profile", sidecar["config"].get("profile"))
         return model.eval()

@@ -74,3 +74,19 @@ def test_shipped_mnist_is_real():
     train = load_mnist("train", size=32)
     assert tuple(train.images.shape) == (10000, 32, 32) and len(train.labels) == 10000
     assert train.labels[:9].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1]
+
+
+def test_download_checks_the_md5(tmp_path):
+    import hashlib
+
+    from data_utils.download_mnist import ChecksumError, download
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "f.gz").write_bytes(b"payload")
+    good = {"f.gz": hashlib.md5(b"payload").hexdigest()}
+    written = download(tmp_path / "dest", mirror.as_uri(), good)
+    assert written[0].read_bytes() == b"payload"
+    with pytest.raises(ChecksumError, match="MD5"):
+        download(tmp_path / "dest2", mirror.as_uri(), {"f.gz": "0" * 32})
+    assert not (tmp_path / "dest2" / "f.gz").exists()

@@ -1,0 +1,162 @@
+"""Trainer speed against a plain float32 reference step, measured in one run (issue: foundation).
+
+The reference follows the public code (edenton/drnet-py, train_drnet.py) at its default MNIST
+configuration: nf 64, batch 100, 64×64, U-Net content encoder (dcgan_unet), |h_p| = 10, |h_c| = 128,
+BN + tanh codes. It runs every encoder pass separately (4 E_p, 2 E_c, 1 D forward passes per
+iteration), in float32 and the default memory format, and draws clips with a per-sample Python loop
+as the public data loader does. Our trainer reuses the pose codes between the C step and the E/D
+step, computes the similarity target without gradient, uses channels_last and a vectorised generator.
+
+Both start from the same weights; on the same first batch their loss terms must agree.
+Timing is interleaved (reference, trainer, reference, ...) and reported as medians.
+
+    python benchmarks/train_speed.py [--rounds 4] [--iters 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data_utils import MovingMNIST  # noqa: E402
+from drnet_core import experiment, losses  # noqa: E402
+from drnet_core.report import run_info  # noqa: E402
+from drnet_core.train import Trainer  # noqa: E402
+
+REFERENCE = {"model.nf": 64, "model.skips": True, "model.pose_dim": 10, "model.content_dim": 128, "model.code_norm": "tanh", "train.batch_size": 100}
+
+
+def loop_pairs(data: MovingMNIST, batch: int, max_offset: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The public loader's way: one clip at a time, one digit at a time, one frame at a time."""
+    digits = data.digits.numpy().astype(np.float32) / 255.0
+    size, lim, seq_len = data.digit_size, data.limit, data.seq_len
+    clips = np.zeros((batch, seq_len, 3, 64, 64), np.float32)
+    for b in range(batch):
+        for d in range(2):
+            image = digits[rng.integers(len(digits))]
+            pos = rng.integers(0, lim + 1, 2)
+            vel = rng.integers(-4, 5, 2)
+            for t in range(seq_len):
+                for axis in range(2):
+                    if pos[axis] < 0 or pos[axis] > lim:
+                        pos[axis] = min(max(pos[axis], 0), lim)
+                        vel[axis] = -vel[axis]
+                window = (b, t, d, slice(pos[0], pos[0] + size), slice(pos[1], pos[1] + size))
+                clips[window] = np.maximum(clips[window], image)
+                pos = pos + vel
+    k = rng.integers(0, max_offset + 1, batch)
+    t = (rng.random(batch) * (seq_len - k)).astype(int)
+    idx = np.arange(batch)
+    return torch.from_numpy(clips[idx, t]), torch.from_numpy(clips[idx, t + k])
+
+
+class ReferenceStep:
+    """A plain float32 DRNET iteration with every encoder pass run separately, as the public code does."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.m, self.cfg = trainer.model, trainer.cfg
+        self.opt_main, self.opt_disc = trainer.opt_main, trainer.opt_disc
+
+    def __call__(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> dict[str, float]:
+        m, cfg = self.m, self.cfg
+        with torch.no_grad():  # C step: two pose passes without gradient
+            a, b = m.pose_encoder(x_t), m.pose_encoder(x_tk)
+        disc = losses.discriminator_loss(m.discriminator(a, b), m.discriminator(a, b.roll(1, 0)))
+        self.opt_disc.zero_grad()
+        (cfg.beta * disc).backward()
+        self.opt_disc.step()
+        content_t, skips = m.content_encoder(x_t)
+        content_tk = m.content_encoder(x_tk)[0].detach()
+        pose_t, pose_tk = m.pose_encoder(x_t), m.pose_encoder(x_tk)  # two more pose passes, with gradient
+        rec = losses.reconstruction_loss(m.decoder(content_t, pose_tk, skips), x_tk, cfg.reduction)
+        sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)
+        adv = losses.pose_adversarial_loss(m.discriminator(pose_t, pose_tk))
+        self.opt_main.zero_grad()
+        losses.total_loss(rec, sim, adv, cfg.alpha, cfg.beta).backward()
+        self.opt_disc.zero_grad()  # the public code's C gets gradients here; it is not stepped
+        self.opt_main.step()
+        return {"rec": rec.item(), "sim": sim.item(), "adv_pose": adv.item(), "disc": disc.item()}
+
+
+def peak_rss_of_cpu_profile(steps: int = 5) -> float:
+    """Peak resident memory (GiB) of a fresh process that trains the `cpu` profile for a few steps."""
+    code = (
+        "import resource, torch; from data_utils import MovingMNIST; from drnet_core import experiment, Trainer;"
+        f"exp = experiment('mnist', 'cpu'); Trainer(exp, MovingMNIST('train', seq_len=exp.data.seq_len), progress=False).fit({steps});"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+    return int(out.stdout.strip().splitlines()[-1]) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--iters", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(run_info("benchmark"), flush=True)
+    exp = experiment("mnist", "paper", **REFERENCE, **{"train.precision": "fp32", "train.device": "cpu"})
+    data = MovingMNIST("train", seq_len=exp.data.seq_len)
+    K, B = exp.train.max_offset, exp.train.batch_size
+
+    fast = Trainer(exp, data, progress=False)
+    plain_exp = experiment("mnist", "paper", **REFERENCE, **{"train.precision": "fp32", "train.device": "cpu", "train.channels_last": False})
+    plain = Trainer(plain_exp, data, progress=False)
+    plain.model.load_state_dict(fast.model.state_dict())
+    reference = ReferenceStep(plain)
+
+    # Same weights, same batch: the loss terms must agree.
+    x_t, x_tk = data.sample_pairs(B, K, 0)
+    ours = {k: v.item() for k, v in fast.train_step(x_t, x_tk).items()}
+    ref = reference(x_t, x_tk)
+    print("loss terms on the same first batch (trainer vs reference):")
+    for key in ref:
+        print(f"  {key:9s} {ours[key]:12.5f} {ref[key]:12.5f}  rel. diff {abs(ours[key] - ref[key]) / max(abs(ref[key]), 1e-8):.1e}")
+
+    rng = np.random.default_rng(0)
+    gen = torch.Generator().manual_seed(1)
+    times: dict[str, list[float]] = {"reference": [], "trainer": [], "reference_data": [], "trainer_data": []}
+    for _ in range(args.rounds):
+        for name in ("reference", "trainer"):
+            data_time = step_time = 0.0
+            for _ in range(args.iters):
+                t0 = time.perf_counter()
+                batch = loop_pairs(data, B, K, rng) if name == "reference" else data.sample_pairs(B, K, gen)
+                t1 = time.perf_counter()
+                (reference if name == "reference" else fast.train_step)(*batch)
+                t2 = time.perf_counter()
+                data_time, step_time = data_time + t1 - t0, step_time + t2 - t1
+            times[name].append((data_time + step_time) / args.iters)
+            times[f"{name}_data"].append(data_time / args.iters)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    size = f"nf 64, batch {B}, U-Net E_c, |h_p| 10"
+    print(f"\nMNIST, public code's default size ({size}), {args.threads} threads, median of {args.rounds}×{args.iters} iterations:")
+    for name in ("reference", "trainer"):
+        print(f"  {name:9s} {med[name]:.3f} s/iteration ({med[name + '_data']:.3f} s of it drawing clips)  {B / med[name]:7.1f} samples/s")
+    ratio = med["reference"] / med["trainer"]
+    print(f"  speed-up: {ratio:.2f}×")
+    rss_here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    rss_cpu = peak_rss_of_cpu_profile()
+    print(f"peak memory: this benchmark {rss_here:.2f} GiB; training the `cpu` profile {rss_cpu:.2f} GiB")
+    if args.json:
+        result = {"seconds_per_iteration": med, "speedup": ratio, "loss_terms": {"trainer": ours, "reference": ref}}
+        result["peak_rss_gib"] = {"benchmark": rss_here, "cpu_profile": rss_cpu}
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+import json
+
+from drnet_core.cli import main
+
+
+def test_train_eval_export_from_the_command_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    sizes = ["--set", "model.nf=4", "--set", "train.batch_size=4", "--set", "train.eval_every=0"]
+    assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "3", "--no-progress", *sizes]) == 0
+    out = capsys.readouterr().out
+    assert "DRNET profile=ci" in out and (run / "model.pt").is_file() and (run / "trainer_state.pt").is_file()
+    # a second call resumes instead of starting over
+    assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "4", "--no-progress", *sizes]) == 0
+    assert "resumed from" in capsys.readouterr().out
+    assert json.loads((run / "model.json").read_text())["step"] == 4
+    assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "content-swap digit accuracy" in out and "swap pose error" in out
+    target = tmp_path / "ck" / "m.pt"
+    assert main(["export", str(run), "--to", str(target), "--swaps", "20"]) == 0
+    sidecar = json.loads(target.with_suffix(".json").read_text())
+    assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 4 and 0 <= sidecar["metrics"]["swap_accuracy"] <= 1
+    assert (tmp_path / "ck" / "m_metrics.jsonl").is_file()

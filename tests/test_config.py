@@ -1,0 +1,32 @@
+import pytest
+
+from drnet_core.config import Experiment, current_profile, experiment
+
+
+def test_profile_from_the_environment(monkeypatch):
+    monkeypatch.delenv("DRNET_PROFILE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    assert current_profile() == "cpu"
+    monkeypatch.setenv("CI", "true")
+    assert current_profile() == "ci"
+    monkeypatch.setenv("DRNET_PROFILE", "paper")
+    assert current_profile() == "paper"
+    monkeypatch.setenv("DRNET_PROFILE", "laptop")
+    with pytest.raises(ValueError, match="ci, cpu, paper"):
+        current_profile()
+
+
+def test_profiles_follow_the_paper_where_it_speaks():
+    for profile in ("ci", "cpu", "paper"):
+        exp = experiment("mnist", profile)
+        assert (exp.model.pose_dim, exp.model.content_dim, exp.train.lr, exp.train.alpha, exp.train.beta) == (5, 128, 0.002, 1.0, 0.1)
+        assert exp.model.code_norm == "l2" and not exp.model.skips
+    assert experiment("mnist", "paper").model.nf == 64
+
+
+def test_overrides_and_round_trip():
+    exp = experiment("mnist", "ci", **{"train.beta": 0.0, "model.pose_dim": 2})
+    assert exp.train.beta == 0.0 and exp.model.pose_dim == 2
+    assert Experiment.from_dict(exp.to_dict()) == exp
+    with pytest.raises(ValueError, match="no setting 'bogus'"):
+        experiment("mnist", "ci", **{"train.bogus": 1})
