@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
 from drnet_core.config import DataConfig, Experiment, ModelConfig, TrainConfig, current_profile, experiment  # noqa: E402
 from drnet_core.model import DRNet  # noqa: E402
+from drnet_core.predict import Predictor, PredictorConfig  # noqa: E402
 from drnet_core.train import NonFiniteLossError, Trainer  # noqa: E402
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "Experiment",
     "ModelConfig",
     "NonFiniteLossError",
+    "Predictor",
+    "PredictorConfig",
     "TrainConfig",
     "Trainer",
     "__version__",

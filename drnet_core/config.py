@@ -119,9 +119,9 @@ def _mnist(profile: str) -> Experiment:
     if profile == "cpu":
         return Experiment(
             profile,
-            ModelConfig(nf=32),
+            ModelConfig(nf=24),
             DataConfig(seq_len=20),
-            TrainConfig(steps=30_000, batch_size=50, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
+            TrainConfig(steps=30_000, batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
             eval_swaps=1000,
         )
     return Experiment(

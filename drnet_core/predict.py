@@ -1,0 +1,188 @@
+"""Forward prediction with an LSTM on pose vectors (paper section 3.1, eq. 6–7).
+
+    h̃_p^{t+1} = LSTM(E_p(x^t), h_c^t)        x̃^{t+1} = D(h̃_p^{t+1}, h_c^t)        (eq. 6)
+    h̃_p^{t+2} = LSTM(h̃_p^{t+1}, h_c^t)       x̃^{t+2} = D(h̃_p^{t+2}, h_c^t)        (eq. 7)
+
+The content h_c (and, for a U-Net model, the skips) stays fixed from the **last observed** frame;
+only the pose is predicted. The LSTM (2 layers of 256 cells, section 4.1) is trained separately
+with an L2 loss on the next pose, the DRNet frozen in ``eval()`` mode (the public code leaves its
+BatchNorm in train mode: pitfall 5). During training the true poses are fed in (teacher forcing);
+in generation the predictions are fed back once the observed frames run out.
+
+Public API::
+
+    predictor = Predictor.load("checkpoints/mnist_cpu_lstm.pt")   # carries its DRNet
+    future = predictor.rollout(frames, n_future)   # (B, T_obs, 3, 64, 64) → (B, n_future, 3, 64, 64)
+
+Taught in book/02_moving_mnist.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from drnet_core.config import ModelConfig
+from drnet_core.model import DRNet
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    hidden: int = 256
+    layers: int = 2
+    n_observed: int = 5  # MNIST: observe 5, predict 10 (section 4.1); KTH: 10 and 10
+    n_predicted: int = 10
+
+
+class PoseLSTM(nn.Module):
+    """cat[h_p, h_c] → Linear → LSTM (``layers`` × ``hidden``) → Linear → the next pose, normalised like the encoder's codes."""
+
+    def __init__(self, pose_dim: int, content_dim: int, hidden: int = 256, layers: int = 2, code_norm: str = "l2") -> None:
+        super().__init__()
+        self.code_norm = code_norm
+        self.embed = nn.Linear(pose_dim + content_dim, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True)
+        self.out = nn.Linear(hidden, pose_dim)
+
+    def forward(self, poses: torch.Tensor, content: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
+        """``poses`` (B, T, p), ``content`` (B, c) → predicted next poses (B, T, p) and the LSTM state."""
+        if poses.ndim != 3 or content.ndim != 2 or poses.shape[0] != content.shape[0]:
+            raise ValueError(f"PoseLSTM expects poses (B, T, p) and content (B, c), got {tuple(poses.shape)} and {tuple(content.shape)}")
+        x = torch.cat([poses, content[:, None].expand(-1, poses.shape[1], -1)], dim=2)
+        y, state = self.lstm(self.embed(x), state)
+        pred = self.out(y)
+        pred = F.normalize(pred, dim=2) if self.code_norm == "l2" else torch.tanh(pred)
+        return pred, state
+
+
+def next_pose_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L2 loss on the next pose: squared error summed over pose dimensions and time steps, averaged over the batch."""
+    if predicted.shape != target.shape:
+        raise ValueError(f"next_pose_loss: predicted {tuple(predicted.shape)} vs target {tuple(target.shape)} (shapes must match: pitfall 4)")
+    return (predicted - target).pow(2).flatten(1).sum(1).mean()
+
+
+class Predictor(nn.Module):
+    """A frozen DRNet plus a :class:`PoseLSTM`: observes frames, predicts the future."""
+
+    def __init__(self, drnet: DRNet, config: PredictorConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or PredictorConfig()
+        self.drnet = drnet.eval().requires_grad_(False)
+        mc = drnet.config
+        self.lstm = PoseLSTM(mc.pose_dim, mc.content_dim, config.hidden, config.layers, mc.code_norm)
+        self.checkpoint_info: dict = {}
+
+    def train(self, mode: bool = True) -> Predictor:
+        super().train(mode)
+        self.drnet.eval()  # the DRNet is never trained here, and its BatchNorm stays in eval mode
+        return self
+
+    @torch.no_grad()
+    def encode_clips(self, clips: torch.Tensor, content_index: int) -> tuple[torch.Tensor, torch.Tensor, list | None]:
+        """Pose codes of every frame (B, T, p) and content (+ skips) of frame ``content_index``."""
+        if clips.ndim != 5:
+            raise ValueError(f"expected clips (B, T, C, H, W) in [0, 1], got {tuple(clips.shape)}")
+        b, t = clips.shape[:2]
+        poses = self.drnet.encode_pose(clips.flatten(0, 1)).reshape(b, t, -1)
+        content, skips = self.drnet.encode_content(clips[:, content_index], return_skips=True)
+        return poses, content, skips
+
+    def teacher_forced_loss(self, clips: torch.Tensor) -> torch.Tensor:
+        """The training loss on clips of n_observed + n_predicted frames: predict each next true pose."""
+        n_obs = self.config.n_observed
+        poses, content, _ = self.encode_clips(clips, n_obs - 1)
+        predicted, _ = self.lstm(poses[:, :-1], content)
+        return next_pose_loss(predicted, poses[:, 1:])
+
+    @torch.no_grad()
+    def predict_poses(self, frames: torch.Tensor, n_future: int) -> tuple[torch.Tensor, torch.Tensor, list | None]:
+        """Observe ``frames`` (B, T_obs, C, H, W); return the next ``n_future`` poses (eq. 6–7) and the content used."""
+        if n_future < 1:
+            raise ValueError(f"n_future must be >= 1, got {n_future}")
+        poses, content, skips = self.encode_clips(frames, frames.shape[1] - 1)
+        predicted, state = self.lstm(poses, content)  # true poses while frames are observed
+        pose = predicted[:, -1:]
+        future = [pose]
+        for _ in range(n_future - 1):  # then feed back the predictions
+            pose, state = self.lstm(pose, content, state)
+            future.append(pose)
+        return torch.cat(future, dim=1), content, skips
+
+    @torch.no_grad()
+    def rollout(self, frames: torch.Tensor, n_future: int, chunk: int = 64) -> torch.Tensor:
+        """Predict ``n_future`` frames after the observed ``frames``: (B, T_obs, C, 64, 64) → (B, n_future, C, 64, 64)."""
+        self.eval()
+        future_poses, content, skips = self.predict_poses(frames, n_future)
+        b = frames.shape[0]
+        out = []
+        for start in range(0, n_future, chunk):
+            poses = future_poses[:, start : start + chunk]
+            n = poses.shape[1]
+            rep_content = content[:, None].expand(-1, n, -1).flatten(0, 1)
+            rep_skips = [s[:, None].expand(-1, n, *s.shape[1:]).flatten(0, 1) for s in skips] if skips else None
+            out.append(self.drnet.decode(rep_content, poses.flatten(0, 1), rep_skips).reshape(b, n, *frames.shape[2:]))
+        return torch.cat(out, dim=1)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False) -> Path:
+        """One checkpoint with the DRNet and the LSTM, so the predictor loads on its own."""
+        config = {"model": dataclasses.asdict(self.drnet.config), "predictor": dataclasses.asdict(self.config)}
+        state = {"drnet": self.drnet.state_dict(), "lstm": self.lstm.state_dict()}
+        return save_checkpoint(path, state, config, metadata, half=half)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Predictor:
+        state, sidecar = load_checkpoint(path, map_location=map_location)
+        config = sidecar["config"]
+        if "predictor" not in config or "drnet" not in state:
+            raise CheckpointError(f"{path}: not a Predictor checkpoint (it needs a DRNet and an LSTM); load a DRNet with DRNet.load")
+        drnet = DRNet(ModelConfig(**config["model"]))
+        drnet.load_state_dict(state["drnet"])
+        predictor = cls(drnet, PredictorConfig(**config["predictor"]))
+        predictor.lstm.load_state_dict(state["lstm"])
+        predictor.checkpoint_info = {k: v for k, v in sidecar.items() if k != "config"}
+        return predictor.eval()
+
+
+def train_predictor(
+    predictor: Predictor,
+    source: object,
+    steps: int,
+    batch_size: int = 100,
+    lr: float = 0.002,
+    seed: int = 0,
+    log_every: int = 50,
+) -> list[dict]:
+    """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
+
+    ``source`` is a clip source whose ``sample(batch, generator)`` gives at least that many frames per clip.
+    """
+    cfg = predictor.config
+    length = cfg.n_observed + cfg.n_predicted
+    opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
+    device = next(predictor.lstm.parameters()).device
+    predictor.train()
+    history, running = [], 0.0
+    for step in range(1, steps + 1):
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        clips = source.sample(batch_size, gen)[:, :length].to(device)
+        if clips.shape[1] < length:
+            raise ValueError(f"clips have {clips.shape[1]} frames; the predictor trains on {length}")
+        loss = predictor.teacher_forced_loss(clips)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running += loss.item()
+        if step % log_every == 0 or step == steps:
+            n = log_every if step % log_every == 0 else step % log_every
+            history.append({"step": step, "loss": running / n})
+            running = 0.0
+    predictor.eval()
+    return history
