@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=None, help="total steps (default: the profile's)")
     train.add_argument("--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.beta=0")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    train.add_argument("--init-from", type=Path, default=None, help="start from these model weights and their step (fresh optimisers)")
     train.add_argument("--no-progress", action="store_true")
     ex = sub.add_parser("export", help="evaluate a run's model and write it (fp16) with its metrics, e.g. into checkpoints/")
     ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
@@ -80,6 +81,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress)
     if trainer.resume_if_possible():
         print(f"resumed from {args.out} at step {trainer.step}", flush=True)
+    elif args.init_from:
+        trainer.warm_start(args.init_from)
+        print(f"started from the weights of {args.init_from} at step {trainer.step} (fresh optimisers)", flush=True)
     steps = args.steps or exp.train.steps
     trainer.fit(steps)
     print(json.dumps(trainer.metadata()), flush=True)

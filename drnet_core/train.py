@@ -293,6 +293,21 @@ class Trainer:
         self.step = int(sidecar["step"])
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))
 
+    def warm_start(self, path: str | Path) -> None:
+        """Start from a model checkpoint's weights and step count, with fresh optimisers.
+
+        Not an exact resume (Adam's moments are lost): use it to continue from committed fp16 weights
+        when the full trainer state is not at hand. The model config must match.
+        """
+        sidecar = read_sidecar(path)
+        diffs = config_differences({"model": self.experiment.to_dict()["model"]}, {"model": sidecar["config"].get("model", {})})
+        if diffs:
+            raise CheckpointError(f"cannot start from {path}: another model config:\n  " + "\n  ".join(diffs))
+        state, sidecar = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(state.get("model", state))
+        self.step = int(sidecar.get("step", 0))
+        self.wall_time = float(sidecar.get("wall_time_s", 0.0))
+
     def resume_if_possible(self) -> bool:
         """Load ``out_dir/trainer_state`` if it exists; returns whether it did."""
         if self.out_dir is None or not (self.out_dir / f"{STATE_NAME}.json").is_file():

@@ -116,3 +116,27 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_experiment, 
     with pytest.raises(NonFiniteLossError, match="step 3"):
         tr.fit(4)
     assert (tmp_path / "model.pt").read_bytes() == good
+
+
+def test_warm_start_takes_weights_and_step_but_refuses_another_model(tiny_experiment, train_digits, tmp_path):
+    from drnet_core import CheckpointError
+    from drnet_core.config import with_overrides
+
+    first = Trainer(tiny_experiment, train_digits, out_dir=tmp_path, progress=False)
+    first.fit(2)
+    first.model.save(tmp_path / "half.pt", {"step": 2}, half=True)
+    second = Trainer(tiny_experiment, train_digits, progress=False)
+    second.warm_start(tmp_path / "half.pt")
+    assert second.step == 2
+    w = second.model.decoder.out.weight
+    assert torch.allclose(w, first.model.decoder.out.weight, atol=1e-3)
+    other = Trainer(with_overrides(tiny_experiment, {"model.pose_dim": 3}), train_digits, progress=False)
+    with pytest.raises(CheckpointError, match="model.pose_dim"):
+        other.warm_start(tmp_path / "half.pt")
+
+
+def test_fp16_on_cpu_is_refused_with_advice(tiny_experiment, train_digits):
+    from drnet_core.config import with_overrides
+
+    with pytest.raises(ValueError, match="bf16"):
+        Trainer(with_overrides(tiny_experiment, {"train.precision": "fp16", "train.device": "cpu"}), train_digits, progress=False)
