@@ -76,3 +76,39 @@ def show_grid(frames: torch.Tensor, title: str | None = None, scale: float = 1.0
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+@torch.no_grad()
+def swap_grid(model: torch.nn.Module, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
+    """The paper's Fig. 3 (left) layout: row i, column j decodes the content of ``content_frames[i]`` with the pose of ``pose_frames[j]``.
+
+    Returns (N + 1, M + 1, C, H, W): the top row holds the pose frames, the first column the content frames,
+    and the corner is white.
+    """
+    n, m = len(content_frames), len(pose_frames)
+    content, skips = model.encode_content(content_frames, return_skips=True)
+    pose = model.encode_pose(pose_frames)
+    rep_content = content.repeat_interleave(m, dim=0)
+    rep_skips = [s.repeat_interleave(m, dim=0) for s in skips] if skips else None
+    swapped = model.decode(rep_content, pose.repeat(n, 1), rep_skips).reshape(n, m, *content_frames.shape[1:])
+    grid = torch.ones(n + 1, m + 1, *content_frames.shape[1:])
+    grid[0, 1:] = pose_frames.cpu()
+    grid[1:, 0] = content_frames.cpu()
+    grid[1:, 1:] = swapped.float().cpu()
+    return grid
+
+
+@torch.no_grad()
+def pose_interpolation(model: torch.nn.Module, content_frame: torch.Tensor, pose_from: torch.Tensor, pose_to: torch.Tensor, steps: int = 8) -> torch.Tensor:
+    """Decode the content of ``content_frame`` with poses on the line from E_p(pose_from) to E_p(pose_to) (paper Fig. 5, left).
+
+    For unit-norm codes the interpolated pose is renormalised. Returns (steps, C, H, W).
+    """
+    content, skips = model.encode_content(content_frame[None], return_skips=True)
+    ends = model.encode_pose(torch.stack([pose_from, pose_to]))
+    weights = torch.linspace(0, 1, steps, device=ends.device)[:, None]
+    poses = (1 - weights) * ends[0] + weights * ends[1]
+    if model.config.code_norm == "l2":
+        poses = torch.nn.functional.normalize(poses, dim=1)
+    rep_skips = [s.expand(steps, *s.shape[1:]) for s in skips] if skips else None
+    return model.decode(content.expand(steps, -1), poses, rep_skips).float().cpu()
