@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--init-from", type=Path, default=None, help="start from these model weights and their step (fresh optimisers)")
     train.add_argument("--no-progress", action="store_true")
+    lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
+    lstm.add_argument("dataset", choices=["mnist"])
+    lstm.add_argument("--profile", choices=PROFILES, default=None)
+    lstm.add_argument("--threads", type=int, default=None)
     ex = sub.add_parser("export", help="evaluate a run's model and write it (fp16) with its metrics, e.g. into checkpoints/")
     ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
     ex.add_argument("--to", type=Path, required=True, help="checkpoint path to write, e.g. checkpoints/mnist_cpu.pt")
@@ -104,6 +108,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_lstm(args: argparse.Namespace) -> int:
+    from drnet_core.config import current_profile
+    from drnet_core.metrics import rollout_digit_accuracy
+    from drnet_core.pretrained import load_or_train_drnet, load_or_train_predictor
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    predictor = load_or_train_predictor(load_or_train_drnet(profile), profile)
+    for horizon, accuracy in rollout_digit_accuracy(predictor).items():
+        print(f"digit accuracy {horizon:4d} steps after the last observed frame: {accuracy:.3f}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
@@ -130,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export}[args.command](args)
+    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "train-lstm": cmd_train_lstm}[args.command](args)
 
 
 if __name__ == "__main__":

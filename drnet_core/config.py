@@ -148,6 +148,29 @@ def _losses_demo(profile: str) -> Experiment:
 _EXPERIMENTS = {"mnist": _mnist, "losses_demo": _losses_demo}
 
 
+@dataclass(frozen=True)
+class LSTMSettings:
+    """Training of the pose LSTM (section 4.1: 2 layers of 256; MNIST observes 5 frames and predicts 10)."""
+
+    hidden: int = 256
+    layers: int = 2
+    n_observed: int = 5
+    n_predicted: int = 10
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 0.002  # "all our models" (section 4.1); drnet-py's train_lstm.py uses 2e-4
+
+
+def lstm_settings(profile: str | None = None) -> LSTMSettings:
+    """The pose LSTM's settings for ``profile`` (default: the current one)."""
+    profile = profile or current_profile()
+    if profile == "ci":
+        return LSTMSettings(hidden=64, steps=40, batch_size=16)
+    if profile == "cpu":
+        return LSTMSettings(steps=1500, batch_size=64)
+    return LSTMSettings(steps=20_000, batch_size=100)
+
+
 def experiment(name: str = "mnist", profile: str | None = None, **overrides: object) -> Experiment:
     """The settings of experiment ``name`` under ``profile`` (default: :func:`current_profile`).
 

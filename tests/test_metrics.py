@@ -48,3 +48,14 @@ def test_perfect_swaps_score_the_ceiling_and_zero_pose_error(pairs):
 def test_copying_the_content_frame_has_a_large_pose_error(pairs):
     result = swap_metrics(_Oracle(pairs, cheat=False), pairs, batch_size=25)
     assert result["pose_error_px"] > 5.0
+
+
+def test_rollout_digit_accuracy_reports_each_horizon():
+    from drnet_core import DRNet, ModelConfig
+    from drnet_core.metrics import rollout_digit_accuracy
+    from drnet_core.predict import Predictor, PredictorConfig
+
+    torch.manual_seed(0)
+    predictor = Predictor(DRNet(ModelConfig(nf=4)), PredictorConfig(hidden=8, n_observed=3))
+    result = rollout_digit_accuracy(predictor, horizons=(1, 4), n_clips=10)
+    assert set(result) == {1, 4} and all(0.0 <= v <= 1.0 for v in result.values())
