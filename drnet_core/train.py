@@ -19,7 +19,6 @@ Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -323,8 +322,3 @@ def _resume_relevant(config: dict) -> dict:
     """The parts of an experiment config that must match for a resume to continue the same run."""
     train = {k: v for k, v in config.get("train", {}).items() if k not in _FREE_TRAIN_KEYS}
     return {"model": config.get("model", {}), "data": config.get("data", {}), "train": train}
-
-
-def replace_train(experiment: Experiment, **changes: object) -> Experiment:
-    """A copy of ``experiment`` with some training settings changed."""
-    return dataclasses.replace(experiment, train=dataclasses.replace(experiment.train, **changes))

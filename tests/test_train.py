@@ -140,3 +140,19 @@ def test_fp16_on_cpu_is_refused_with_advice(tiny_experiment, train_digits):
 
     with pytest.raises(ValueError, match="bf16"):
         Trainer(with_overrides(tiny_experiment, {"train.precision": "fp16", "train.device": "cpu"}), train_digits, progress=False)
+
+
+def test_evaluation_hook_lands_in_the_log(tiny_experiment, train_digits, tmp_path):
+    from drnet_core.config import with_overrides
+
+    calls = []
+
+    def evaluate(model):
+        calls.append(model.training)
+        return {"swap_accuracy": 0.25}
+
+    exp = with_overrides(tiny_experiment, {"train.eval_every": 4})
+    Trainer(exp, train_digits, out_dir=tmp_path, evaluate=evaluate, progress=False).fit(8)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if "eval_swap_accuracy" in r] == [4, 8]
+    assert calls == [False, False], "evaluation runs in eval mode"
