@@ -18,8 +18,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# jupyter-cache hashes only the notebooks' code cells: drop the cache when the library, the weights,
+# the requirements or the profile change, so the book never shows numbers from other code.
+BOOK_KEY = $(shell cat requirements.txt $$(find drnet_core data_utils -name '*.py' | sort) checkpoints/*.json 2>/dev/null | sha256sum | cut -c1-16)-$(or $(DRNET_PROFILE),cpu)
+
 book: venv
+	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then rm -rf _build/.jupyter_cache; fi
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "$(BOOK_KEY)" > _build/.book-key
 
 test: test-lib test-notebooks
 
