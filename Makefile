@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: venv book test test-lib test-notebooks lint bench clean
+.PHONY: venv book test test-lib test-notebooks test-browser lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,14 @@ book: venv
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "$(BOOK_KEY)" > _build/.book-key
 
-test: test-lib test-notebooks
+test: test-lib test-notebooks test-browser
 
 test-lib: venv
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests --ignore=tests/browser
+
+# Builds the book (profile cpu, from the committed weights) and opens every chapter in headless Chromium.
+test-browser: book
+	$(PY) -m pytest -q tests/browser
 
 test-notebooks: venv
 ifneq ($(strip $(NOTEBOOKS)),)
