@@ -159,15 +159,16 @@ class LSTMSettings:
     steps: int = 1500
     batch_size: int = 64
     lr: float = 0.002  # "all our models" (section 4.1); drnet-py's train_lstm.py uses 2e-4
+    pool_clips: int = 0  # > 0: encode this many clips once and train on batches from them (fast on a CPU)
 
 
 def lstm_settings(profile: str | None = None) -> LSTMSettings:
     """The pose LSTM's settings for ``profile`` (default: the current one)."""
     profile = profile or current_profile()
     if profile == "ci":
-        return LSTMSettings(hidden=64, steps=40, batch_size=16)
+        return LSTMSettings(hidden=64, steps=40, batch_size=16, pool_clips=64)
     if profile == "cpu":
-        return LSTMSettings(steps=1500, batch_size=64)
+        return LSTMSettings(steps=1000, batch_size=64, pool_clips=3000)
     return LSTMSettings(steps=20_000, batch_size=100)
 
 

@@ -20,6 +20,7 @@ Taught in book/02_moving_mnist.ipynb.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from drnet_core.checkpoint import CheckpointError, load_checkpoint, read_sidecar, save_checkpoint
 from drnet_core.config import ModelConfig
 from drnet_core.model import DRNet
 
@@ -131,24 +132,63 @@ class Predictor(nn.Module):
         return torch.cat(out, dim=1)
 
     # -- checkpoints ----------------------------------------------------------------------------
-    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False) -> Path:
-        """One checkpoint with the DRNet and the LSTM, so the predictor loads on its own."""
-        config = {"model": dataclasses.asdict(self.drnet.config), "predictor": dataclasses.asdict(self.config)}
-        state = {"drnet": self.drnet.state_dict(), "lstm": self.lstm.state_dict()}
+    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False, drnet_checkpoint: str | Path | None = None) -> Path:
+        """One checkpoint that loads on its own: the LSTM plus its DRNet.
+
+        The DRNet is embedded, or, with ``drnet_checkpoint``, referenced by its path (relative to this file)
+        and sha256, so that committed weights are not stored twice.
+        """
+        path = Path(path)
+        config: dict = {"model": dataclasses.asdict(self.drnet.config), "predictor": dataclasses.asdict(self.config)}
+        state: dict = {"lstm": self.lstm.state_dict()}
+        if drnet_checkpoint is None:
+            state["drnet"] = self.drnet.state_dict()
+        else:
+            reference = Path(drnet_checkpoint).with_suffix(".pt")
+            config["drnet_checkpoint"] = {"path": os.path.relpath(reference, path.parent), "sha256": read_sidecar(reference)["sha256"]}
         return save_checkpoint(path, state, config, metadata, half=half)
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Predictor:
+        """Rebuild the predictor (and its DRNet, embedded or referenced) from a checkpoint; returned in eval mode."""
+        path = Path(path)
         state, sidecar = load_checkpoint(path, map_location=map_location)
         config = sidecar["config"]
-        if "predictor" not in config or "drnet" not in state:
+        if "predictor" not in config or "lstm" not in state:
             raise CheckpointError(f"{path}: not a Predictor checkpoint (it needs a DRNet and an LSTM); load a DRNet with DRNet.load")
-        drnet = DRNet(ModelConfig(**config["model"]))
-        drnet.load_state_dict(state["drnet"])
+        if "drnet" in state:
+            drnet = DRNet(ModelConfig(**config["model"]))
+            drnet.load_state_dict(state["drnet"])
+        else:
+            reference = config["drnet_checkpoint"]
+            drnet = DRNet.load(path.parent / reference["path"], map_location=map_location)
+            if drnet.checkpoint_info.get("sha256") != reference["sha256"]:
+                raise CheckpointError(f"{path}: its DRNet {reference['path']} has changed since the LSTM was trained; retrain the LSTM")
         predictor = cls(drnet, PredictorConfig(**config["predictor"]))
         predictor.lstm.load_state_dict(state["lstm"])
         predictor.checkpoint_info = {k: v for k, v in sidecar.items() if k != "config"}
         return predictor.eval()
+
+
+@torch.no_grad()
+def encode_pool(predictor: Predictor, source: object, n_clips: int, seed: int = 0, chunk: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encode ``n_clips`` clips once: pose codes (N, T, p) and the content of the last observed frame (N, c).
+
+    The DRNet is frozen, so its codes never change: encoding once and sampling batches from the pool makes
+    each LSTM step about 10× cheaper than re-encoding every frame at every step.
+    """
+    cfg = predictor.config
+    length = cfg.n_observed + cfg.n_predicted
+    device = next(predictor.lstm.parameters()).device
+    poses, contents = [], []
+    for start in range(0, n_clips, chunk):
+        clips = source.sample(min(chunk, n_clips - start), seed * 1_000_003 + start)[:, :length].to(device)
+        if clips.shape[1] < length:
+            raise ValueError(f"clips have {clips.shape[1]} frames; the predictor trains on {length}")
+        pose, content, _ = predictor.encode_clips(clips, cfg.n_observed - 1)
+        poses.append(pose)
+        contents.append(content)
+    return torch.cat(poses), torch.cat(contents)
 
 
 def train_predictor(
@@ -159,23 +199,28 @@ def train_predictor(
     lr: float = 0.002,
     seed: int = 0,
     log_every: int = 50,
+    pool_clips: int | None = None,
 ) -> list[dict]:
     """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
 
-    ``source`` is a clip source whose ``sample(batch, generator)`` gives at least that many frames per clip.
+    ``source`` gives clips through ``sample(batch, seed)``. With ``pool_clips``, that many clips are encoded
+    once and batches are drawn from the pool (much faster on a CPU); otherwise every batch is freshly drawn.
     """
     cfg = predictor.config
-    length = cfg.n_observed + cfg.n_predicted
     opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
-    device = next(predictor.lstm.parameters()).device
+    pool = encode_pool(predictor, source, pool_clips, seed) if pool_clips else None
     predictor.train()
     history, running = [], 0.0
     for step in range(1, steps + 1):
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        clips = source.sample(batch_size, gen)[:, :length].to(device)
-        if clips.shape[1] < length:
-            raise ValueError(f"clips have {clips.shape[1]} frames; the predictor trains on {length}")
-        loss = predictor.teacher_forced_loss(clips)
+        if pool is not None:
+            index = torch.randint(0, len(pool[0]), (batch_size,), generator=gen)
+            poses, content = pool[0][index], pool[1][index]
+            predicted, _ = predictor.lstm(poses[:, :-1], content)
+            loss = next_pose_loss(predicted, poses[:, 1:])
+        else:
+            clips = source.sample(batch_size, gen)[:, : cfg.n_observed + cfg.n_predicted]
+            loss = predictor.teacher_forced_loss(clips.to(next(predictor.lstm.parameters()).device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

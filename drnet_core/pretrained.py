@@ -63,9 +63,10 @@ def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: 
     predictor = Predictor(drnet, config)
     print(f"training the pose LSTM ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")
     source = MovingMNIST("train", seq_len=settings.n_observed + settings.n_predicted)
-    history = train_predictor(predictor, source, settings.steps, settings.batch_size, settings.lr)
+    history = train_predictor(predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None)
     metadata = {"steps": settings.steps, "drnet_sha256": drnet_sha, "final_loss": history[-1]["loss"], "profile": profile}
-    predictor.save(path, metadata, half=profile != "ci")
+    drnet_path = weights_path("mnist", profile)
+    predictor.save(path, metadata, half=profile != "ci", drnet_checkpoint=drnet_path if drnet_path.with_suffix(".json").is_file() else None)
     loaded = Predictor.load(path)
     loaded.history = history
     return loaded

@@ -52,3 +52,26 @@ def test_pose_loss_refuses_broadcasting():
     assert next_pose_loss(torch.zeros(2, 3, 5), torch.ones(2, 3, 5)).item() == 15.0
     with pytest.raises(ValueError, match=r"\(B, T, p\)"):
         PoseLSTM(5, 8)(torch.zeros(2, 5), torch.zeros(2, 8))
+
+
+def test_pooled_training_uses_fixed_codes_and_learns(predictor, train_digits):
+    from drnet_core.predict import encode_pool
+
+    poses, content = encode_pool(predictor, train_digits, 5)
+    assert poses.shape == (5, 5, 5) and content.shape == (5, 128)
+    before = [p.clone() for p in predictor.lstm.parameters()]
+    history = train_predictor(predictor, train_digits, steps=3, batch_size=4, log_every=3, pool_clips=5)
+    assert len(history) == 1 and any(not torch.equal(a, b) for a, b in zip(before, predictor.lstm.parameters()))
+
+
+def test_predictor_can_reference_its_drnet_checkpoint(predictor, tmp_path):
+    predictor.drnet.save(tmp_path / "drnet.pt")
+    predictor.save(tmp_path / "lstm.pt", drnet_checkpoint=tmp_path / "drnet.pt")
+    loaded = Predictor.load(tmp_path / "lstm.pt")
+    frames = torch.rand(1, 3, 3, 64, 64)
+    assert torch.allclose(predictor.rollout(frames, 2), loaded.rollout(frames, 2))
+    with torch.no_grad():
+        predictor.drnet.decoder.out.bias.add_(0.1)
+    predictor.drnet.save(tmp_path / "drnet.pt")
+    with pytest.raises(Exception, match="has changed"):
+        Predictor.load(tmp_path / "lstm.pt")
