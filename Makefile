@@ -23,7 +23,7 @@ venv: $(STAMP)
 BOOK_KEY = $(shell cat requirements.txt $$(find drnet_core data_utils -name '*.py' | sort) checkpoints/*.json 2>/dev/null | sha256sum | cut -c1-16)-$(or $(DRNET_PROFILE),cpu)
 
 book: venv
-	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then rm -rf _build/.jupyter_cache; fi
+	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute _build/html; fi
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "$(BOOK_KEY)" > _build/.book-key
 
