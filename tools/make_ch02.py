@@ -75,8 +75,10 @@ print(f"training: batch {exp.train.batch_size}, K={exp.train.max_offset}, β={ex
 ### Training curves
 
 The log records every loss term, $C$'s accuracy on the training pairs, and, every few hundred steps, the two
-swap figures defined below, measured on held-out clips. The pose adversarial loss sits just above its minimum
-$\log 2$ while $C$ hovers a little above chance: the game of the previous chapter, at scale.
+swap figures defined below, measured on held-out clips. The pose adversarial loss stays above its minimum
+$\log 2$ and $C$ stays above chance: the game of the previous chapter, at scale, with the discriminator still
+finding some clip identity in the pose. Read the swap accuracy's curve before trusting the grid below: it shows
+how far this run has got.
 """),
     ("code", r"""
 log = pretrained.training_log()
