@@ -135,3 +135,37 @@ def smallnorb_turntable(split: str, root: str | Path | None = None, seq_len: int
         raise NORBFormatError(f"smallNORB {split}: {int((~filled).sum())} (object, elevation, lighting, azimuth) cells have no image")
     labels = np.repeat(np.unique(category), len(instances))
     return TurntableDataset(grid, labels, seq_len=seq_len, image_size=image_size)
+
+
+def norb_available(root: str | Path | None = None) -> bool:
+    """Whether the six smallNORB files can be found (``root``, else ``$DRNET_NORB_DIR``)."""
+    try:
+        folder = find_norb_dir(root)
+    except DataNotFoundError:
+        return False
+    return all(_locate(folder, FILES[split].format(kind)) for split in FILES for kind in ("dat", "cat", "info"))
+
+
+def load_norb(
+    split: str,
+    seq_len: int = 18,
+    image_size: int = 64,
+    elevations: tuple[int, ...] | None = None,
+    lightings: tuple[int, ...] | None = None,
+    root: str | Path | None = None,
+) -> TurntableDataset:
+    """The real smallNORB when its files are found, else the built-in SynthNORB stand-in (announced on stdout).
+
+    ``elevations`` and ``lightings`` (indices) restrict the stand-in to fewer conditions, which renders faster
+    (the ``ci`` profile uses this); the real data is always used whole. The dataset's ``source`` says which it is.
+    """
+    from data_utils.synth_norb import synth_norb
+
+    if norb_available(root):
+        dataset = smallnorb_turntable(split, root, seq_len=seq_len, image_size=image_size)
+        dataset.source = f"smallNORB ({find_norb_dir(root)})"
+        return dataset
+    kwargs = {k: v for k, v in (("elevations", elevations), ("lightings", lightings)) if v is not None}
+    dataset = synth_norb(split, seq_len=seq_len, image_size=image_size, **kwargs)
+    dataset.source = "SynthNORB stand-in"
+    return dataset

@@ -61,6 +61,7 @@ class TurntableDataset:
         self.seq_len, self.image_size, self.wrap = seq_len, image_size, wrap
         self.n_objects, self.n_conditions, self.n_views = flat.shape[0], flat.shape[1], n_views
         self.channels = 1
+        self.source = "array"  # where the images came from; loaders overwrite it (e.g. "SynthNORB stand-in")
 
     def __len__(self) -> int:
         """The number of distinct (object, condition) sequences."""

@@ -61,7 +61,8 @@ def paths_for(path: str | Path) -> tuple[Path, Path]:
     """``(weights.pt, sidecar.json)`` for a path given with .pt, .json or no suffix."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
-    return stem.with_suffix(".pt"), stem.with_suffix(".json")
+    # append rather than with_suffix: a stem may hold dots of its own ("norb_beta0.1_cpu")
+    return stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
 
 
 def _to_storage(obj: Any, half: bool) -> Any:
@@ -135,9 +136,7 @@ def _to_float32(obj: Any) -> Any:
     return obj
 
 
-def load_checkpoint(
-    path: str | Path, expected_config: dict | None = None, map_location: str | torch.device = "cpu"
-) -> tuple[dict, dict]:
+def load_checkpoint(path: str | Path, expected_config: dict | None = None, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
     """Load ``(state, sidecar)`` after checking the sha256 and, if given, the config.
 
     Raises :class:`CheckpointError` when a file is missing, the hash is wrong, the

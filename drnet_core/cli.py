@@ -2,6 +2,7 @@
 
     python -m drnet_core train mnist --profile cpu --out runs/mnist
     python -m drnet_core eval mnist --checkpoint checkpoints/mnist_cpu.pt
+    python -m drnet_core norb-ablation --profile cpu      # trains/loads β = 0.1 and β = 0, prints Table 1
 
 ``train`` resumes from ``--out`` when a trainer state is there. Every run prints one line
 with the profile, device and versions first.
@@ -17,7 +18,8 @@ from pathlib import Path
 import torch
 
 from drnet_core.checkpoint import REPO_CHECKPOINTS
-from drnet_core.config import PROFILES, experiment
+from drnet_core.config import PROFILES, Experiment, experiment
+from drnet_core.distributed import DistInfo
 from drnet_core.runtime import describe_hardware, resolve_device, versions
 
 
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m drnet_core", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a DRNET (resumes from --out if possible)")
-    train.add_argument("dataset", choices=["mnist"])
+    train.add_argument("dataset", choices=["mnist", "norb"])
     train.add_argument("--profile", choices=PROFILES, default=None, help="default: $DRNET_PROFILE, else cpu")
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints and metrics.jsonl")
     train.add_argument("--steps", type=int, default=None, help="total steps (default: the profile's)")
@@ -49,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--init-from", type=Path, default=None, help="start from these model weights and their step (fresh optimisers)")
     train.add_argument("--no-progress", action="store_true")
+    ab = sub.add_parser("norb-ablation", help="train (or load) the NORB models with β = 0.1 and β = 0 and probe them (Table 1)")
+    ab.add_argument("--profile", choices=PROFILES, default=None)
+    ab.add_argument("--threads", type=int, default=None)
+    ab.add_argument("--progress", action="store_true")
     lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
     lstm.add_argument("dataset", choices=["mnist"])
     lstm.add_argument("--profile", choices=PROFILES, default=None)
@@ -66,31 +72,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+
+    from drnet_core.distributed import init_from_env, shutdown
+
+    exp = experiment(args.dataset, args.profile, **dict(args.set))
+    device = resolve_device(exp.train.device)
+    info = init_from_env(device.type)  # several processes when launched by torchrun
+    if info.is_main:
+        print(run_banner(exp.profile, device) + (f" processes={info.world_size}" if info.active else ""), flush=True)
+    try:
+        return _train(args, exp, device, info)
+    finally:
+        shutdown()
+
+
+def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info: DistInfo) -> int:
     from data_utils import MovingMNIST
     from drnet_core.metrics import swap_metrics, swap_pairs
     from drnet_core.train import Trainer
 
-    exp = experiment(args.dataset, args.profile, **dict(args.set))
-    device = resolve_device(exp.train.device)
-    print(run_banner(exp.profile, device), flush=True)
     data = exp.data
-    source = MovingMNIST("train", num_digits=data.num_digits, seq_len=data.seq_len, colour=data.colour, max_speed=data.max_speed, device=device)
     evaluate = None
-    if exp.train.eval_every and data.colour and data.num_digits == 2:
+    if data.name == "norb":
+        from drnet_core.experiments import norb_datasets
+
+        source = norb_datasets(exp.profile)[0]
+        print(f"data: {source.source}", flush=True)
+    else:
+        source = MovingMNIST("train", num_digits=data.num_digits, seq_len=data.seq_len, colour=data.colour, max_speed=data.max_speed, device=device)
+    if data.name == "mnist" and exp.train.eval_every and data.colour and data.num_digits == 2:
         pairs = swap_pairs(exp.train.eval_swaps, seq_len=data.seq_len)
 
         def evaluate(model: torch.nn.Module) -> dict:
             return swap_metrics(model, pairs)
 
-    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress)
+    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress, dist_info=info)
+    say = print if info.is_main else (lambda *a, **k: None)
     if trainer.resume_if_possible():
-        print(f"resumed from {args.out} at step {trainer.step}", flush=True)
+        say(f"resumed from {args.out} at step {trainer.step}", flush=True)
     elif args.init_from:
         trainer.warm_start(args.init_from)
-        print(f"started from the weights of {args.init_from} at step {trainer.step} (fresh optimisers)", flush=True)
+        say(f"started from the weights of {args.init_from} at step {trainer.step} (fresh optimisers)", flush=True)
     steps = args.steps or exp.train.steps
     trainer.fit(steps)
-    print(json.dumps(trainer.metadata()), flush=True)
+    say(json.dumps(trainer.metadata()), flush=True)
     return 0
 
 
@@ -121,6 +146,21 @@ def cmd_train_lstm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_norb_ablation(args: argparse.Namespace) -> int:
+    from drnet_core.config import current_profile
+    from drnet_core.experiments import PAPER_TABLE_1, norb_ablation, norb_datasets
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    train_set, test_set = norb_datasets(profile)
+    result = norb_ablation(train_set, test_set, profile, progress=args.progress)
+    print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
+    for row in result.table:
+        paper = PAPER_TABLE_1[row["beta"]]
+        print(f"  β = {row['beta']:<4g} h_c {row['content']:.3f}  h_p {row['pose']:.3f}   (paper: h_c {paper['content']:.1f} %, h_p {paper['pose']:.1f} %)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
@@ -147,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "train-lstm": cmd_train_lstm}[args.command](args)
+    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "train-lstm": cmd_train_lstm, "norb-ablation": cmd_norb_ablation}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,12 @@ from torch import nn
 
 from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from drnet_core.config import ModelConfig
-from drnet_core.nets import DCGANDecoder, DCGANEncoder, SceneDiscriminator, init_weights
+from drnet_core.nets import DCGANDecoder, DCGANEncoder, ResNetEncoder, SceneDiscriminator, init_weights
+
+ARCHITECTURES = {
+    "dcgan": "E_c, E_p and D all DCGAN-64 (MNIST, section 4.1)",
+    "resnet18": "E_c and E_p ResNet-18 up to the final pooling, D DCGAN-64 (NORB and SUNCG, section 4.1)",
+}
 
 
 class DRNet(nn.Module):
@@ -29,12 +34,18 @@ class DRNet(nn.Module):
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or ModelConfig()
-        if config.architecture != "dcgan":
-            raise ValueError(f"architecture {config.architecture!r} is not available; this version has 'dcgan'")
+        if config.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture {config.architecture!r} is not available; choose one of: {ARCHITECTURES}")
         if config.image_size != 64:
-            raise ValueError(f"the DCGAN networks take 64×64 frames, config asks for {config.image_size}")
-        self.content_encoder = DCGANEncoder(config.content_dim, config.channels, config.nf, config.code_norm, return_skips=config.skips)
-        self.pose_encoder = DCGANEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+            raise ValueError(f"the networks take 64×64 frames, config asks for {config.image_size}")
+        if config.architecture == "dcgan":
+            self.content_encoder = DCGANEncoder(config.content_dim, config.channels, config.nf, config.code_norm, return_skips=config.skips)
+            self.pose_encoder = DCGANEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+        else:
+            if config.skips:
+                raise ValueError("the ResNet-18 content encoder has no U-Net skips; set skips=False")
+            self.content_encoder = ResNetEncoder(config.content_dim, config.channels, config.nf, config.code_norm)
+            self.pose_encoder = ResNetEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
         self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)
         self.discriminator = SceneDiscriminator(config.pose_dim, config.disc_hidden)
         self.apply(init_weights)

@@ -7,11 +7,13 @@ which one ran, and training prints its expected duration first.
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 from data_utils import MovingMNIST
-from drnet_core.checkpoint import REPO_CHECKPOINTS
-from drnet_core.config import current_profile, experiment, lstm_settings
+from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar
+from drnet_core.config import Experiment, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.train import Trainer
@@ -47,6 +49,53 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
     return DRNet.load(path)
 
 
+def load_or_train_model(name: str, exp: Experiment, source: object, data_source: str, progress: bool = False) -> DRNet:
+    """The DRNet ``name`` (e.g. "norb_beta0.1") of ``exp``'s profile: loaded when its checkpoint was trained with
+    this experiment on this data, else trained on ``source`` (resuming an interrupted run) and saved.
+
+    ``data_source`` names the data (e.g. "SynthNORB stand-in"): weights trained on the stand-in are not
+    reused once the real data is present, and the reverse.
+    """
+    path = weights_path(name, exp.profile)
+    if path.with_suffix(".json").is_file():
+        sidecar = read_sidecar(path.with_suffix(".json"))
+        wanted = {k: v for k, v in exp.to_dict().items() if k in ("model", "data")}
+        wanted["train"] = {k: v for k, v in exp.to_dict()["train"].items() if k not in ("device", "log_every", "checkpoint_every")}
+        found = {k: sidecar["config"].get(k, {}) for k in ("model", "data")}
+        found["train"] = {k: v for k, v in sidecar["config"].get("train", {}).items() if k not in ("device", "log_every", "checkpoint_every")}
+        diffs = config_differences(wanted, found)
+        if sidecar.get("data_source") != data_source:
+            diffs.append(f"data: expected {data_source!r}, checkpoint has {sidecar.get('data_source')!r}")
+        if not diffs:
+            model = DRNet.load(path)
+            info = model.checkpoint_info
+            print(
+                f"loaded {path.relative_to(REPO_CHECKPOINTS.parent)}: step {info.get('step')}, trained for "
+                f"{info.get('wall_time_s', 0) / 3600:.2f} h on {info.get('hardware')} ({data_source})"
+            )
+            return model
+        print(f"{path.name} does not match this experiment, retraining:\n  " + "\n  ".join(diffs))
+    t = exp.train
+    print(f"training {name} ({exp.profile} profile, {data_source}): {t.steps} steps, batch {t.batch_size}, nf {exp.model.nf}, β = {t.beta}")
+    data_slug = re.sub(r"[^a-z0-9]+", "-", data_source.lower()).strip("-")[:40] or "data"
+    trainer = Trainer(exp, source, out_dir=RUNS / f"{name}_{exp.profile}" / data_slug, progress=progress)
+    if trainer.resume_if_possible():
+        print(f"resumed an interrupted run at step {trainer.step}")
+    trainer.fit()
+    trainer.model.save(path, {**trainer.metadata(), "profile": exp.profile, "data_source": data_source}, half=exp.profile != "ci")
+    shutil.copyfile(trainer.out_dir / "metrics.jsonl", path.with_name(path.stem + "_metrics.jsonl"))  # the curves travel with the weights
+    return DRNet.load(path)
+
+
+def model_log(name: str, profile: str | None = None) -> list[dict]:
+    """The metrics log saved next to the weights of ``name`` (e.g. "norb_beta0.1"), or [] if there is none."""
+    from drnet_core.viz import read_metrics
+
+    path = weights_path(name, profile)
+    log = path.with_name(path.stem + "_metrics.jsonl")
+    return read_metrics(log) if log.is_file() else []
+
+
 def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: bool = False) -> Predictor:
     """The pose LSTM of ``profile`` for ``drnet``: loaded if its checkpoint holds these DRNet weights, else trained."""
     profile = profile or current_profile()
@@ -70,7 +119,6 @@ def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: 
     loaded = Predictor.load(path)
     loaded.history = history
     return loaded
-
 
 
 def training_log(profile: str | None = None) -> list[dict]:

@@ -19,6 +19,7 @@ Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -32,7 +33,8 @@ from tqdm.auto import tqdm
 from data_utils.pairs import pick_pairs
 from drnet_core import losses
 from drnet_core.checkpoint import CheckpointError, config_differences, load_checkpoint, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment
+from drnet_core.config import Experiment, TrainConfig
+from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
 
@@ -76,6 +78,8 @@ class Trainer:
         evaluate: optional ``f(model) -> dict`` called every ``train.eval_every`` steps; its
             numbers go into the metrics log (e.g. swap accuracy over training time).
         progress: show a tqdm progress bar.
+        dist_info: this process's rank and world size when launched by torchrun (see :mod:`drnet_core.distributed`);
+            each rank trains on its slice of the global batch, gradients are averaged, rank 0 logs and saves.
     """
 
     def __init__(
@@ -85,21 +89,33 @@ class Trainer:
         out_dir: str | Path | None = None,
         evaluate: Callable[[DRNet], dict] | None = None,
         progress: bool = True,
+        dist_info: DistInfo = SINGLE,
     ) -> None:
         cfg = experiment.train
         self.experiment, self.cfg, self.source = experiment, cfg, source
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.evaluate, self.progress = evaluate, progress
+        self.evaluate, self.progress = evaluate, progress and dist_info.is_main
+        self.dist = dist_info
+        if cfg.batch_size % dist_info.world_size:
+            raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({dist_info.world_size})")
+        # C's different-clip pairs come from within each of this many equal slices of the (local) batch. Under
+        # torchrun each rank rolls its own slice (1 group); one process reproduces N ranks with N groups.
+        self.negative_groups = 1
         self.device = resolve_device(cfg.device)
         self.precision = resolve_precision(cfg.precision, self.device)
         if cfg.batch_size < 2:
             raise ValueError("batch_size must be >= 2: C's different-clip pairs come from other clips of the batch")
         torch.manual_seed(cfg.seed)
-        self.model = DRNet(experiment.model).to(self.device)
+        self.model = DRNet(experiment.model)
+        if cfg.sync_bn and dist_info.active:
+            convert_sync_batchnorm(self.model)
+        self.model = self.model.to(self.device)
+        broadcast_parameters(self.model, dist_info)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         m = self.model
         main_params = [*m.content_encoder.parameters(), *m.pose_encoder.parameters(), *m.decoder.parameters()]
+        self.main_params, self.disc_params = main_params, list(m.discriminator.parameters())
         self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
         self.opt_disc = torch.optim.Adam(m.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
         use_scaler = self.precision == "fp16"
@@ -128,10 +144,11 @@ class Trainer:
         a, b = pose_t.detach().float(), pose_tk.detach().float()
         with autocast(self.device, self.precision):
             logits_same = m.discriminator(a, b)
-            logits_diff = m.discriminator(a, b.roll(1, dims=0))  # clip i against clip i-1: never itself
+            logits_diff = m.discriminator(a, roll_within_groups(b, self.negative_groups))  # clip i against clip i-1: never itself
         loss = losses.discriminator_loss(logits_same, logits_diff)
         self.opt_disc.zero_grad(set_to_none=True)
         self.scaler_disc.scale(self.disc_weight * loss).backward()
+        average_gradients(self.disc_params, self.dist)
         self.scaler_disc.step(self.opt_disc)
         self.scaler_disc.update()
         accuracy = 0.5 * ((logits_same.detach() > 0).float().mean() + (logits_diff.detach() < 0).float().mean())
@@ -164,6 +181,7 @@ class Trainer:
             terms = self.encoder_losses(x_t, x_tk, pose_t, pose_tk)
             self.opt_main.zero_grad(set_to_none=True)
             self.scaler_main.scale(terms["total"]).backward()
+            average_gradients(self.main_params, self.dist)
             self.scaler_main.step(self.opt_main)
             self.scaler_main.update()
         finally:
@@ -192,6 +210,7 @@ class Trainer:
         try:
             while self.step < target:
                 x_t, x_tk = draw_batch(self.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, self.step))
+                x_t, x_tk = rank_slice(x_t, self.dist), rank_slice(x_tk, self.dist)
                 terms = self.train_step(x_t, x_tk)
                 self.step += 1
                 window_steps += 1
@@ -202,13 +221,13 @@ class Trainer:
                 log_now = self.step % cfg.log_every == 0 or self.step == target
                 ckpt_now = self.out_dir is not None and (self.step % cfg.checkpoint_every == 0 or self.step == target)
                 if log_now or ckpt_now:
-                    means = {k: (v / window_steps).item() for k, v in sums.items()}
+                    means = {k: (v / window_steps).item() for k, v in mean_over_ranks(sums, self.dist).items()}
                     self._check_finite(means)
                     elapsed = time.perf_counter() - window_start
                     self.wall_time += elapsed
                     record = {"step": self.step, "wall_time": round(self.wall_time, 3), "samples_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
                     record.update({k: round(v, 6) for k, v in means.items()})
-                    if self.evaluate and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == target):
+                    if self.evaluate and self.dist.is_main and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == target):
                         record.update(self._run_evaluation())
                     records.append(record)
                     self._log(record)
@@ -242,7 +261,7 @@ class Trainer:
                 )
 
     def _log(self, record: dict) -> None:
-        if self.out_dir is None:
+        if self.out_dir is None or not self.dist.is_main:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / METRICS_NAME, "a") as handle:
@@ -262,6 +281,8 @@ class Trainer:
         """Write the model checkpoint and the full trainer state (optimisers included), atomically."""
         if self.out_dir is None:
             raise ValueError("this trainer has no out_dir")
+        if not self.dist.is_main:
+            return
         config = self.experiment.to_dict()
         state = {
             "model": self.model.state_dict(),
@@ -318,7 +339,18 @@ class Trainer:
 _FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device")
 
 
+def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:
+    """Pair sample i with sample i-1 of the same group (the batch is ``groups`` equal slices, one per rank)."""
+    if groups == 1:
+        return codes.roll(1, dims=0)
+    return codes.reshape(groups, -1, *codes.shape[1:]).roll(1, dims=1).reshape(codes.shape)
+
+
 def _resume_relevant(config: dict) -> dict:
-    """The parts of an experiment config that must match for a resume to continue the same run."""
-    train = {k: v for k, v in config.get("train", {}).items() if k not in _FREE_TRAIN_KEYS}
+    """The parts of an experiment config that must match for a resume to continue the same run.
+
+    Settings added after a run was saved count as their defaults, so older runs still resume.
+    """
+    defaults = dataclasses.asdict(TrainConfig())
+    train = {k: v for k, v in {**defaults, **config.get("train", {})}.items() if k not in _FREE_TRAIN_KEYS}
     return {"model": config.get("model", {}), "data": config.get("data", {}), "train": train}

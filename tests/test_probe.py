@@ -1,0 +1,74 @@
+"""The NORB models, the classifier probe of Table 1 and the one-call ablation."""
+
+import numpy as np
+import pytest
+import torch
+
+from data_utils.turntable import TurntableDataset
+from drnet_core.config import experiment
+from drnet_core.model import DRNet
+from drnet_core.probe import ProbeClassifier, content_pose_accuracy, train_probe
+
+
+def test_resnet_drnet_shapes_and_unit_codes():
+    model = DRNet(experiment("norb", "ci").model).eval()
+    x = torch.rand(3, 1, 64, 64)
+    h_c, h_p = model.encode_content(x), model.encode_pose(x)
+    assert h_c.shape == (3, 128) and h_p.shape == (3, 10)
+    assert torch.allclose(h_c.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert model.decode(h_c, h_p).shape == (3, 1, 64, 64)
+    with pytest.raises(ValueError, match="no U-Net skips"):
+        DRNet(experiment("norb", "ci", **{"model.skips": True}).model)
+    with pytest.raises(ValueError, match="not available"):
+        DRNet(experiment("norb", "ci", **{"model.architecture": "vgg99"}).model)
+
+
+def test_probe_learns_a_separable_code_and_not_noise():
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 4, (600,), generator=gen)
+    centres = torch.randn(4, 8, generator=gen) * 3
+    informative = centres[labels] + torch.randn(600, 8, generator=gen)
+    noise = torch.randn(600, 8, generator=gen)
+    split = lambda x: ((x[:400], labels[:400]), (x[400:500], labels[400:500]), (x[500:], labels[500:]))  # noqa: E731
+    good = train_probe(*split(informative), classes=4)
+    bad = train_probe(*split(noise), classes=4)
+    assert good.test_accuracy > 0.9 and bad.test_accuracy < 0.45
+    assert isinstance(good.classifier, ProbeClassifier)
+
+
+def _toy_turntable(objects_per_class: int, seed: int) -> TurntableDataset:
+    """Category = brightness of the object; pose = which row is lit, walking with the view."""
+    rng = np.random.default_rng(seed)
+    n = 3 * objects_per_class
+    images = np.zeros((n, 6, 64, 64), np.uint8)
+    labels = np.repeat(np.arange(3), objects_per_class)
+    for o in range(n):
+        images[o] = 60 + 60 * labels[o] + rng.integers(0, 10)
+        for v in range(6):
+            images[o, v, 8 * v : 8 * v + 8] = 255
+    return TurntableDataset(images, labels, seq_len=4, image_size=64)
+
+
+def test_content_pose_accuracy_on_any_turntable():
+    model = DRNet(experiment("norb", "ci").model)
+    result = content_pose_accuracy(model, _toy_turntable(3, 0), _toy_turntable(2, 1), max_frames=None)
+    assert set(result) == {"content", "pose", "chance", "content_validation", "pose_validation"}
+    assert result["chance"] == pytest.approx(1 / 3)
+    assert all(0 <= result[k] <= 1 for k in ("content", "pose"))
+
+
+def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, capsys):
+    from drnet_core import experiments, pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
+    train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
+    first = experiments.norb_ablation(train, test, profile="ci", probe_frames=200)
+    assert [row["beta"] for row in first.table] == [0.1, 0.0] and set(first.models) == {0.1, 0.0}
+    assert (tmp_path / "ci" / "norb_beta0.1_ci.json").is_file()
+    second = experiments.norb_ablation(train, test, profile="ci", probe_frames=200)
+    assert "loaded" in capsys.readouterr().out
+    assert torch.equal(next(iter(second.models[0.0].state_dict().values())), next(iter(first.models[0.0].state_dict().values())))
+    train.source = "another dataset"  # weights trained on other data are not reused
+    experiments.norb_ablation(train, test, profile="ci", betas=(0.0,), probe_frames=200)
+    assert "does not match" in capsys.readouterr().out
