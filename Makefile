@@ -47,7 +47,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: venv
-	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/suite.py --json benchmarks/suite_results.json --markdown benchmarks/suite_results.md
 
 clean:
 	rm -rf _build

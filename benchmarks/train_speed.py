@@ -76,8 +76,8 @@ class ReferenceStep:
         self.opt_disc.zero_grad()
         (cfg.beta * disc).backward()
         self.opt_disc.step()
-        content_t, skips = m.content_encoder(x_t)
-        content_tk = m.content_encoder(x_tk)[0].detach()
+        content_t, skips = m.encode_content(x_t, return_skips=True)
+        content_tk = m.encode_content(x_tk).detach()
         pose_t, pose_tk = m.pose_encoder(x_t), m.pose_encoder(x_tk)  # two more pose passes, with gradient
         rec = losses.reconstruction_loss(m.decoder(content_t, pose_tk, skips), x_tk, cfg.reduction)
         sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)

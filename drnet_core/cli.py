@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--profile", choices=PROFILES, default=None)
     ab.add_argument("--threads", type=int, default=None)
     ab.add_argument("--progress", action="store_true")
+    ab.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.0])
+    ab.add_argument(
+        "--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=mean"
+    )
     lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
     lstm.add_argument("dataset", choices=["mnist"])
     lstm.add_argument("--profile", choices=PROFILES, default=None)
@@ -153,10 +157,10 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
     profile = args.profile or current_profile()
     print(run_banner(profile, torch.device("cpu")), flush=True)
     train_set, test_set = norb_datasets(profile)
-    result = norb_ablation(train_set, test_set, profile, progress=args.progress)
+    result = norb_ablation(train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None)
     print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
     for row in result.table:
-        paper = PAPER_TABLE_1[row["beta"]]
+        paper = PAPER_TABLE_1.get(row["beta"], {"content": float("nan"), "pose": float("nan")})
         print(f"  β = {row['beta']:<4g} h_c {row['content']:.3f}  h_p {row['pose']:.3f}   (paper: h_c {paper['content']:.1f} %, h_p {paper['pose']:.1f} %)")
     return 0
 

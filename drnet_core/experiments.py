@@ -32,9 +32,13 @@ def norb_datasets(profile: str | None = None) -> tuple[TurntableDataset, Turntab
     return tuple(load_norb(split, seq_len=seq_len, elevations=elevations, lightings=lightings) for split in ("train", "test"))
 
 
-def model_name(beta: float) -> str:
-    """Checkpoint stem of the NORB model trained with ``beta``: norb_beta0.1, norb_beta0."""
-    return f"norb_beta{beta:g}"
+def model_name(beta: float, overrides: dict | None = None) -> str:
+    """Checkpoint stem of the NORB model trained with ``beta`` (and other settings): norb_beta0.1, norb_beta0,
+    norb_beta0.1_reduction-mean."""
+    name = f"norb_beta{beta:g}"
+    for key, value in sorted((overrides or {}).items()):
+        name += f"_{key.rsplit('.', 1)[-1]}-{value}"
+    return name
 
 
 @dataclass
@@ -55,20 +59,22 @@ def norb_ablation(
     betas: tuple[float, ...] = (0.1, 0.0),
     probe_frames: int | None = 12_000,
     progress: bool = False,
+    overrides: dict | None = None,
 ) -> AblationResult:
     """Train (or load) one DRNET per β on ``train_set`` and probe each on ``test_set``'s held-out objects.
 
     Any :class:`~data_utils.turntable.TurntableDataset` works; models are cached under the profile's weights
-    folder by β and data source, so a second call loads them.
+    folder by β and data source, so a second call loads them. ``overrides`` change other settings of every
+    model (e.g. ``{"train.reduction": "mean"}``), and are part of the checkpoint names.
     """
     profile = profile or current_profile()
     source = getattr(train_set, "source", "array")
     models, table, probes = {}, [], {}
     for beta in betas:
         base = experiment("norb", profile)
-        overrides = {"train.beta": beta, "data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
-        exp = experiment("norb", profile, **overrides)
-        model = load_or_train_model(model_name(beta), exp, train_set, source, progress=progress)
+        fit = {"data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
+        exp = experiment("norb", profile, **{**fit, **(overrides or {}), "train.beta": beta})
+        model = load_or_train_model(model_name(beta, overrides), exp, train_set, source, progress=progress)
         scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
         models[beta], probes[beta] = model, scores
         table.append({"beta": beta, "content": scores["content"], "pose": scores["pose"], "chance": scores["chance"]})

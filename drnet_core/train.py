@@ -113,7 +113,12 @@ class Trainer:
         broadcast_parameters(self.model, dist_info)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
         m = self.model
+        if cfg.compile:  # compile the networks in place; parameters and state_dict keys are unchanged
+            for net in (m.content_encoder, m.pose_encoder, m.decoder, m.discriminator):
+                net.compile()
         main_params = [*m.content_encoder.parameters(), *m.pose_encoder.parameters(), *m.decoder.parameters()]
         self.main_params, self.disc_params = main_params, list(m.discriminator.parameters())
         self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
@@ -336,7 +341,7 @@ class Trainer:
         return True
 
 
-_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device")
+_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile")
 
 
 def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:

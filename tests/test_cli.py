@@ -21,3 +21,12 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     sidecar = json.loads(target.with_suffix(".json").read_text())
     assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 4 and 0 <= sidecar["metrics"]["swap_accuracy"] <= 1
     assert (tmp_path / "ck" / "m_metrics.jsonl").is_file()
+
+
+def test_train_norb_from_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DRNET_NORB_DIR", str(tmp_path / "no-norb-here"))
+    assert main(["train", "norb", "--profile", "ci", "--out", str(tmp_path / "run"), "--steps", "2", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "data: SynthNORB stand-in" in out
+    sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert sidecar["config"]["model"]["architecture"] == "resnet18" and sidecar["step"] == 2

@@ -72,3 +72,10 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
     train.source = "another dataset"  # weights trained on other data are not reused
     experiments.norb_ablation(train, test, profile="ci", betas=(0.0,), probe_frames=200)
     assert "does not match" in capsys.readouterr().out
+
+
+def test_model_names_carry_beta_and_overrides():
+    from drnet_core.experiments import model_name
+
+    assert model_name(0.1) == "norb_beta0.1" and model_name(0.0) == "norb_beta0"
+    assert model_name(0.1, {"train.reduction": "mean"}) == "norb_beta0.1_reduction-mean"
