@@ -20,11 +20,12 @@ from torch import nn
 
 from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from drnet_core.config import ModelConfig
-from drnet_core.nets import DCGANDecoder, DCGANEncoder, ResNetEncoder, SceneDiscriminator, init_weights
+from drnet_core.nets import DCGANDecoder, DCGANEncoder, ResNetEncoder, SceneDiscriminator, VGGDecoder, VGGEncoder, init_weights
 
 ARCHITECTURES = {
     "dcgan": "E_c, E_p and D all DCGAN-64 (MNIST, section 4.1)",
     "resnet18": "E_c and E_p ResNet-18 up to the final pooling, D DCGAN-64 (NORB and SUNCG, section 4.1)",
+    "vgg_resnet": "E_c VGG16 with U-Net skips, E_p ResNet-18, D the mirrored VGG (KTH, section 4.1)",
 }
 
 
@@ -41,12 +42,20 @@ class DRNet(nn.Module):
         if config.architecture == "dcgan":
             self.content_encoder = DCGANEncoder(config.content_dim, config.channels, config.nf, config.code_norm, return_skips=config.skips)
             self.pose_encoder = DCGANEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+        elif config.architecture == "vgg_resnet":
+            if not config.skips:
+                raise ValueError("the KTH model (vgg_resnet) always has U-Net skips; set skips=True")
+            self.content_encoder = VGGEncoder(config.content_dim, config.channels, config.nf, config.code_norm)
+            self.pose_encoder = ResNetEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
         else:
             if config.skips:
                 raise ValueError("the ResNet-18 content encoder has no U-Net skips; set skips=False")
             self.content_encoder = ResNetEncoder(config.content_dim, config.channels, config.nf, config.code_norm)
             self.pose_encoder = ResNetEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
-        self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)
+        if config.architecture == "vgg_resnet":
+            self.decoder = VGGDecoder(config.content_dim, config.pose_dim, config.channels, config.nf)
+        else:
+            self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)
         self.discriminator = SceneDiscriminator(config.pose_dim, config.disc_hidden)
         self.apply(init_weights)
         self.checkpoint_info: dict = {}  # the sidecar's metadata, filled by DRNet.load

@@ -79,3 +79,21 @@ def test_model_names_carry_beta_and_overrides():
 
     assert model_name(0.1) == "norb_beta0.1" and model_name(0.0) == "norb_beta0"
     assert model_name(0.1, {"train.reduction": "mean"}) == "norb_beta0.1_reduction-mean"
+
+
+def test_kth_model_shapes_skips_and_one_training_step():
+    from drnet_core.config import ModelConfig
+    from drnet_core.train import Trainer
+
+    cfg = ModelConfig(architecture="vgg_resnet", channels=1, nf=4, content_dim=128, pose_dim=5, skips=True)
+    model = DRNet(cfg).eval()
+    x = torch.rand(2, 1, 64, 64)
+    h_c, skips = model.encode_content(x, return_skips=True)
+    assert h_c.shape == (2, 128) and [s.shape[-1] for s in skips] == [64, 32, 16, 8]
+    assert model.encode_pose(x).shape == (2, 5) and model.swap(x, x.flip(0)).shape == (2, 1, 64, 64)
+    with pytest.raises(ValueError, match="always has U-Net skips"):
+        DRNet(ModelConfig(architecture="vgg_resnet", channels=1, skips=False))
+    clips = TurntableDataset(np.random.default_rng(0).integers(0, 255, (4, 6, 64, 64), dtype=np.uint8), [0, 1, 0, 1], seq_len=4)
+    exp = experiment("norb", "ci", **{"model.architecture": "vgg_resnet", "model.skips": True, "train.batch_size": 4, "train.max_offset": 3, "data.seq_len": 4})
+    records = Trainer(exp, clips, progress=False).fit(2)
+    assert records and np.isfinite(records[-1]["rec"])
