@@ -12,13 +12,18 @@ import shutil
 from pathlib import Path
 
 from data_utils import MovingMNIST
-from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar
+from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.train import Trainer
 
 RUNS = REPO_CHECKPOINTS.parent / "runs"
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the repository when it lies inside it (for messages)."""
+    return path.relative_to(REPO_CHECKPOINTS.parent) if path.is_relative_to(REPO_CHECKPOINTS.parent) else path
 
 
 def weights_path(name: str, profile: str | None = None) -> Path:
@@ -36,7 +41,7 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
         model = DRNet.load(path)
         info = model.checkpoint_info
         hours = info.get("wall_time_s", 0) / 3600
-        print(f"loaded {path.relative_to(REPO_CHECKPOINTS.parent)}: step {info.get('step')}, trained for {hours:.2f} h on {info.get('hardware')}")
+        print(f"loaded {_shown(path)}: step {info.get('step')}, trained for {hours:.2f} h on {info.get('hardware')}")
         return model
     exp = experiment("mnist", profile)
     print(f"no checkpoint at {path}; training the {profile} profile for {exp.train.steps} steps (batch {exp.train.batch_size}, nf {exp.model.nf})")
@@ -70,7 +75,7 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
             model = DRNet.load(path)
             info = model.checkpoint_info
             print(
-                f"loaded {path.relative_to(REPO_CHECKPOINTS.parent)}: step {info.get('step')}, trained for "
+                f"loaded {_shown(path)}: step {info.get('step')}, trained for "
                 f"{info.get('wall_time_s', 0) / 3600:.2f} h on {info.get('hardware')} ({data_source})"
             )
             return model
@@ -82,7 +87,9 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
     if trainer.resume_if_possible():
         print(f"resumed an interrupted run at step {trainer.step}")
     trainer.fit()
-    trainer.model.save(path, {**trainer.metadata(), "profile": exp.profile, "data_source": data_source}, half=exp.profile != "ci")
+    metadata = {**trainer.metadata(), "profile": exp.profile, "data_source": data_source}
+    # the sidecar keeps the whole experiment (model, data and training), so the next call can tell it matches
+    save_checkpoint(path, trainer.model.state_dict(), exp.to_dict(), metadata, half=exp.profile != "ci")
     shutil.copyfile(trainer.out_dir / "metrics.jsonl", path.with_name(path.stem + "_metrics.jsonl"))  # the curves travel with the weights
     return DRNet.load(path)
 
@@ -105,7 +112,7 @@ def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: 
     if path.with_suffix(".json").is_file():
         predictor = Predictor.load(path)
         if predictor.checkpoint_info.get("drnet_sha256") == drnet_sha:
-            print(f"loaded {path.relative_to(REPO_CHECKPOINTS.parent)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
+            print(f"loaded {_shown(path)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
             return predictor
         print(f"{path.name} was trained on other DRNet weights; retraining it")
     config = PredictorConfig(settings.hidden, settings.layers, settings.n_observed, settings.n_predicted)

@@ -66,8 +66,10 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
     first = experiments.norb_ablation(train, test, profile="ci", probe_frames=200)
     assert [row["beta"] for row in first.table] == [0.1, 0.0] and set(first.models) == {0.1, 0.0}
     assert (tmp_path / "ci" / "norb_beta0.1_ci.json").is_file()
+    capsys.readouterr()
     second = experiments.norb_ablation(train, test, profile="ci", probe_frames=200)
-    assert "loaded" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "loaded" in out and "does not match" not in out and "training" not in out
     assert torch.equal(next(iter(second.models[0.0].state_dict().values())), next(iter(first.models[0.0].state_dict().values())))
     train.source = "another dataset"  # weights trained on other data are not reused
     experiments.norb_ablation(train, test, profile="ci", betas=(0.0,), probe_frames=200)
