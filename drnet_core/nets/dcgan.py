@@ -51,6 +51,19 @@ def normalise_code(h: torch.Tensor, code_norm: str) -> torch.Tensor:
     return torch.tanh(h)
 
 
+def code_head(c_in: int, dim: int, kernel: int, code_norm: str) -> nn.Sequential:
+    """The last layer of every encoder: a valid convolution to a 1×1 code, plus BN when the code goes through tanh.
+
+    Checks ``code_norm`` ('l2', the paper, or 'tanh', the public code); :func:`normalise_code` applies it.
+    """
+    if code_norm not in ("l2", "tanh"):
+        raise ValueError(f"code_norm must be 'l2' (paper) or 'tanh' (public code), got {code_norm!r}")
+    head: list[nn.Module] = [nn.Conv2d(c_in, dim, kernel, 1, 0)]
+    if code_norm == "tanh":
+        head.append(nn.BatchNorm2d(dim))
+    return nn.Sequential(*head)
+
+
 class DCGANEncoder(nn.Module):
     """x (B, nc, 64, 64) → code (B, dim); with ``return_skips`` also the 4 down-block outputs.
 
@@ -59,14 +72,9 @@ class DCGANEncoder(nn.Module):
 
     def __init__(self, dim: int, nc: int = 3, nf: int = 64, code_norm: str = "l2", return_skips: bool = False) -> None:
         super().__init__()
-        if code_norm not in ("l2", "tanh"):
-            raise ValueError(f"code_norm must be 'l2' (paper) or 'tanh' (public code), got {code_norm!r}")
         self.code_norm, self.return_skips = code_norm, return_skips
         self.blocks = nn.ModuleList([down_block(nc, nf), down_block(nf, nf * 2), down_block(nf * 2, nf * 4), down_block(nf * 4, nf * 8)])
-        head: list[nn.Module] = [nn.Conv2d(nf * 8, dim, 4, 1, 0)]
-        if code_norm == "tanh":
-            head.append(nn.BatchNorm2d(dim))
-        self.head = nn.Sequential(*head)
+        self.head = code_head(nf * 8, dim, 4, code_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         if x.ndim != 4 or x.shape[-1] != 64 or x.shape[-2] != 64:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from drnet_core.nets.dcgan import normalise_code
+from drnet_core.nets.dcgan import code_head, normalise_code
 
 
 class BasicBlock(nn.Module):
@@ -45,8 +45,6 @@ class ResNetEncoder(nn.Module):
 
     def __init__(self, dim: int, nc: int = 1, nf: int = 64, code_norm: str = "l2") -> None:
         super().__init__()
-        if code_norm not in ("l2", "tanh"):
-            raise ValueError(f"code_norm must be 'l2' (paper) or 'tanh' (public code), got {code_norm!r}")
         self.code_norm = code_norm
         self.stem = nn.Sequential(nn.Conv2d(nc, nf, 5, 2, 3, bias=False), nn.BatchNorm2d(nf), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
         widths = (nf, nf * 2, nf * 4, nf * 8)
@@ -56,10 +54,7 @@ class ResNetEncoder(nn.Module):
             stages.append(nn.Sequential(BasicBlock(c_in, width, stride), BasicBlock(width, width)))
             c_in = width
         self.stages = nn.Sequential(*stages)
-        head: list[nn.Module] = [nn.Conv2d(c_in, dim, 3, 1, 0)]
-        if code_norm == "tanh":
-            head.append(nn.BatchNorm2d(dim))
-        self.head = nn.Sequential(*head)
+        self.head = code_head(c_in, dim, 3, code_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[-1] != 64 or x.shape[-2] != 64:

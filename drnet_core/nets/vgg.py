@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from drnet_core.nets.dcgan import normalise_code
+from drnet_core.nets.dcgan import code_head, normalise_code
 
 
 def vgg_layer(c_in: int, c_out: int) -> nn.Sequential:
@@ -36,17 +36,12 @@ class VGGEncoder(nn.Module):
 
     def __init__(self, dim: int, nc: int = 1, nf: int = 64, code_norm: str = "l2") -> None:
         super().__init__()
-        if code_norm not in ("l2", "tanh"):
-            raise ValueError(f"code_norm must be 'l2' (paper) or 'tanh' (public code), got {code_norm!r}")
         self.code_norm = code_norm
         self.stages = nn.ModuleList(
             [_stage([nc, nf, nf]), _stage([nf, 2 * nf, 2 * nf]), _stage([2 * nf, 4 * nf, 4 * nf, 4 * nf]), _stage([4 * nf, 8 * nf, 8 * nf, 8 * nf])]
         )
         self.pool = nn.MaxPool2d(2)
-        head: list[nn.Module] = [nn.Conv2d(8 * nf, dim, 4, 1, 0)]
-        if code_norm == "tanh":
-            head.append(nn.BatchNorm2d(dim))
-        self.head = nn.Sequential(*head)
+        self.head = code_head(8 * nf, dim, 4, code_norm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if x.ndim != 4 or x.shape[-1] != 64 or x.shape[-2] != 64:
