@@ -13,14 +13,19 @@ generator renders exactly (:meth:`ClipSpecs.with_positions_of`).
   centroid in the swapped frame and in the ideal frame. (Against clip j's own frame the
   distance also contains the different digits' shapes; we report that too.)
 
-Taught in book/02_moving_mnist.ipynb.
+Frame-quality metrics: :func:`psnr`, :func:`ssim` (Wang et al. 2004) and, for KTH, the
+:func:`inception_score` of an action classifier's predictions (paper appendix B).
+
+Taught in book/02_moving_mnist.ipynb; SSIM and the Inception score in book/05_inception_score.ipynb.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from data_utils import MovingMNIST
 from drnet_core.classifiers import DigitClassifier, load_digit_classifier
@@ -46,6 +51,73 @@ def psnr(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-image PSNR = 10·log10(1 / MSE) on [0, 1] images; (B, ...) → (B,)."""
     mse = (prediction.float() - target.float()).pow(2).flatten(1).mean(1)
     return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The normalised ``size``×``size`` Gaussian window of SSIM (Wang et al. 2004: 11×11, σ = 1.5)."""
+    x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return g[:, None] * g[None, :]
+
+
+def ssim(prediction: torch.Tensor, target: torch.Tensor, k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """Per-image SSIM (Wang et al. 2004) on [0, 1] images; (B, C, H, W) → (B,).
+
+    An 11×11 Gaussian window with σ = 1.5, 'valid' convolution, K1 = 0.01, K2 = 0.03, data range 1, population
+    (not sample) variances; the SSIM map is averaged per channel, then over channels. This equals
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+    data_range=1.0)`` (implementation notes section 7; paper appendix B on why it misleads at long horizons).
+    Computed in float64, returned as float32. Taught in book/05_inception_score.ipynb.
+    """
+    if prediction.ndim != 4 or prediction.shape != target.shape:
+        raise ValueError(f"ssim compares images of the same shape (B, C, H, W), got {tuple(prediction.shape)} and {tuple(target.shape)}")
+    batch, channels, height, width = prediction.shape
+    if height < 11 or width < 11:
+        raise ValueError(f"ssim needs images of at least 11×11 pixels (the Gaussian window), got {height}×{width}")
+    x = prediction.double().reshape(batch * channels, 1, height, width)
+    y = target.double().reshape(batch * channels, 1, height, width)
+    window = gaussian_window(device=x.device)[None, None]
+
+    def blur(z: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(z, window)
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = k1**2, k2**2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return ssim_map.reshape(batch, channels, -1).mean(-1).mean(-1).float()
+
+
+def inception_score(probs: np.ndarray | torch.Tensor) -> float:
+    """IS = exp(E_x KL(p(y|x) ‖ p(y))) of class probabilities ``probs`` (N, classes); p(y) is the mean row.
+
+    Paper appendix B (Salimans et al. 2016, applied to an action classifier's predictions on 10-frame clips).
+    It is 1 for a classifier that says the same thing about every clip and reaches the number of classes when
+    every clip is classified confidently and the classes are balanced. Computed in float64, with 0·log 0 = 0.
+    Taught in book/05_inception_score.ipynb.
+    """
+    if isinstance(probs, torch.Tensor):
+        probs = probs.detach().cpu().double().numpy()
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"inception_score expects class probabilities of shape (N, classes), got an array of shape {p.shape}")
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        raise ValueError(f"inception_score needs at least one row and one class, got shape {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError("inception_score got NaN or infinite probabilities; check the classifier's outputs")
+    if (p < 0).any():
+        raise ValueError("inception_score got negative values: pass probabilities, not logits (apply softmax first)")
+    sums = p.sum(1)
+    if np.abs(sums - 1).max() > 1e-3:
+        raise ValueError(f"inception_score rows must sum to 1 (found sums in [{sums.min():.4g}, {sums.max():.4g}]): apply softmax to the logits first")
+    marginal = p.mean(0)
+    log_p = np.log(np.where(p > 0, p, 1.0))
+    log_marginal = np.log(np.where(marginal > 0, marginal, 1.0))
+    kl = (p * (log_p - log_marginal)).sum(1)
+    return float(np.exp(kl.mean()))
 
 
 @dataclass

@@ -26,7 +26,26 @@ ARCHITECTURES = {
     "dcgan": "E_c, E_p and D all DCGAN-64 (MNIST, section 4.1)",
     "resnet18": "E_c and E_p ResNet-18 up to the final pooling, D DCGAN-64 (NORB and SUNCG, section 4.1)",
     "vgg_resnet": "E_c VGG16 with U-Net skips, E_p ResNet-18, D the mirrored VGG (KTH, section 4.1)",
+    "vgg_ae": "the AE-LSTM baseline (section 4.3): one VGG16 encoder with U-Net skips, its features mix content and pose",
 }
+
+
+class _SharedEncoderView:
+    """One view of the AE baseline's single encoder, so that the trainer and the predictor can treat it like a DRNet.
+
+    ``part="code"`` returns the encoder's features (they play the pose's role: the LSTM predicts them);
+    ``part="skips"`` returns an empty (B, 0) content code and the U-Net skips. Not an ``nn.Module``: the
+    weights are registered once, as ``DRNet.encoder``.
+    """
+
+    def __init__(self, encoder: nn.Module, part: str) -> None:
+        self.encoder, self.part = encoder, part
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        code, skips = self.encoder(x)
+        if self.part == "code":
+            return code
+        return code.new_zeros(code.shape[0], 0), skips
 
 
 class DRNet(nn.Module):
@@ -42,6 +61,12 @@ class DRNet(nn.Module):
         if config.architecture == "dcgan":
             self.content_encoder = DCGANEncoder(config.content_dim, config.channels, config.nf, config.code_norm, return_skips=config.skips)
             self.pose_encoder = DCGANEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+        elif config.architecture == "vgg_ae":
+            if not config.skips or config.content_dim != 0:
+                raise ValueError("the AE baseline (vgg_ae) has one encoder with U-Net skips: set skips=True, content_dim=0 and the feature size in pose_dim")
+            self.encoder = VGGEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
+            self.content_encoder = _SharedEncoderView(self.encoder, "skips")
+            self.pose_encoder = _SharedEncoderView(self.encoder, "code")
         elif config.architecture == "vgg_resnet":
             if not config.skips:
                 raise ValueError("the KTH model (vgg_resnet) always has U-Net skips; set skips=True")
@@ -52,7 +77,7 @@ class DRNet(nn.Module):
                 raise ValueError("the ResNet-18 content encoder has no U-Net skips; set skips=False")
             self.content_encoder = ResNetEncoder(config.content_dim, config.channels, config.nf, config.code_norm)
             self.pose_encoder = ResNetEncoder(config.pose_dim, config.channels, config.nf, config.code_norm)
-        if config.architecture == "vgg_resnet":
+        if config.architecture in ("vgg_resnet", "vgg_ae"):
             self.decoder = VGGDecoder(config.content_dim, config.pose_dim, config.channels, config.nf)
         else:
             self.decoder = DCGANDecoder(config.content_dim, config.pose_dim, config.channels, config.nf, skips=config.skips)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
+
+import torch
 
 from data_utils import MovingMNIST
 from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
+from drnet_core.runtime import describe_hardware
 from drnet_core.train import Trainer
 
 RUNS = REPO_CHECKPOINTS.parent / "runs"
@@ -103,11 +107,22 @@ def model_log(name: str, profile: str | None = None) -> list[dict]:
     return read_metrics(log) if log.is_file() else []
 
 
-def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: bool = False) -> Predictor:
-    """The pose LSTM of ``profile`` for ``drnet``: loaded if its checkpoint holds these DRNet weights, else trained."""
+def load_or_train_predictor(
+    drnet: DRNet,
+    profile: str | None = None,
+    progress: bool = False,
+    name: str = "mnist",
+    source: object | None = None,
+    dataset: str = "mnist",
+) -> Predictor:
+    """The pose LSTM ``<name>_lstm`` of ``profile`` for ``drnet``: loaded if its checkpoint holds these DRNet weights, else trained.
+
+    ``name`` is the DRNet's checkpoint stem ("mnist", "kth", "kth_ae"); ``source`` gives the training clips
+    (default: Moving MNIST); ``dataset`` picks the LSTM settings (:func:`~drnet_core.config.lstm_settings`).
+    """
     profile = profile or current_profile()
-    path = weights_path("mnist_lstm", profile)
-    settings = lstm_settings(profile)
+    path = weights_path(f"{name}_lstm", profile)
+    settings = lstm_settings(profile, dataset)
     drnet_sha = drnet.checkpoint_info.get("sha256")
     if path.with_suffix(".json").is_file():
         predictor = Predictor.load(path)
@@ -117,11 +132,21 @@ def load_or_train_predictor(drnet: DRNet, profile: str | None = None, progress: 
         print(f"{path.name} was trained on other DRNet weights; retraining it")
     config = PredictorConfig(settings.hidden, settings.layers, settings.n_observed, settings.n_predicted)
     predictor = Predictor(drnet, config)
-    print(f"training the pose LSTM ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")
-    source = MovingMNIST("train", seq_len=settings.n_observed + settings.n_predicted)
+    print(f"training the pose LSTM of {name} ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")
+    if source is None:
+        source = MovingMNIST("train", seq_len=settings.n_observed + settings.n_predicted)
+    start = time.perf_counter()
     history = train_predictor(predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None)
-    metadata = {"steps": settings.steps, "drnet_sha256": drnet_sha, "final_loss": history[-1]["loss"], "profile": profile}
-    drnet_path = weights_path("mnist", profile)
+    metadata = {
+        "steps": settings.steps,
+        "drnet_sha256": drnet_sha,
+        "final_loss": history[-1]["loss"],
+        "profile": profile,
+        "wall_time_s": round(time.perf_counter() - start, 1),
+        "hardware": str(describe_hardware(torch.device("cpu"))),
+        "history": history,
+    }
+    drnet_path = weights_path(name, profile)
     predictor.save(path, metadata, half=profile != "ci", drnet_checkpoint=drnet_path if drnet_path.with_suffix(".json").is_file() else None)
     loaded = Predictor.load(path)
     loaded.history = history

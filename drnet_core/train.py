@@ -117,9 +117,10 @@ class Trainer:
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
         m = self.model
         if cfg.compile:  # compile the networks in place; parameters and state_dict keys are unchanged
-            for net in (m.content_encoder, m.pose_encoder, m.decoder, m.discriminator):
+            for net in m.children():
                 net.compile()
-        main_params = [*m.content_encoder.parameters(), *m.pose_encoder.parameters(), *m.decoder.parameters()]
+        # E_c, E_p and D (or the AE baseline's single encoder and D), in registration order
+        main_params = [p for name, p in m.named_parameters() if not name.startswith("discriminator.")]
         self.main_params, self.disc_params = main_params, list(m.discriminator.parameters())
         self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
         self.opt_disc = torch.optim.Adam(m.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
@@ -141,7 +142,12 @@ class Trainer:
     def pose_codes(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """h_p^t and h_p^{t+k} with gradient, computed once per iteration and shared by both steps."""
         with autocast(self.device, self.precision):
-            return self.model.pose_encoder(x_t), self.model.pose_encoder(x_tk)
+            if self.cfg.beta == 0:  # h_p^t then only feeds C (detached) and a term of weight 0: skip its backward pass
+                with torch.no_grad():
+                    pose_t = self.model.pose_encoder(x_t)
+            else:
+                pose_t = self.model.pose_encoder(x_t)
+            return pose_t, self.model.pose_encoder(x_tk)
 
     def discriminator_step(self, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update C alone on eq. 3, weighted by β (eq. 5). E_p is frozen: C sees detached codes."""
@@ -167,10 +173,13 @@ class Trainer:
             skips = None
             if m.config.skips:
                 content_t, skips = content_t
-            with torch.no_grad():  # the similarity target carries no gradient
-                content_tk = m.content_encoder(x_tk)
-                if m.config.skips:
-                    content_tk = content_tk[0]
+            if m.config.content_dim == 0:  # the AE baseline: no content code, no similarity term
+                content_tk = content_t
+            else:
+                with torch.no_grad():  # the similarity target carries no gradient
+                    content_tk = m.content_encoder(x_tk)
+                    if m.config.skips:
+                        content_tk = content_tk[0]
             prediction = m.decoder(content_t, pose_tk, skips)
             logits_same = m.discriminator(pose_t.float(), pose_tk.float())
         rec = losses.reconstruction_loss(prediction, x_tk, cfg.reduction)

@@ -1,0 +1,125 @@
+"""The KTH models (DRNET and the AE-LSTM baseline), their LSTMs, the Fig. 8 probe and the Fig. 9 score curve."""
+
+import pytest
+import torch
+
+from data_utils import synth_kth
+from data_utils.kth import ACTIONS, KTHDataset
+from drnet_core import DRNet, Predictor, PredictorConfig, experiment
+from drnet_core import generation_score as gs
+from drnet_core import kth_experiment as kx
+from drnet_core.train import Trainer
+
+
+@pytest.fixture(scope="module")
+def tiny_kth(tmp_path_factory):
+    """Persons 1-3 (train) and 17-18 (test), 30-frame stand-in clips."""
+    folder = synth_kth.write_prepared(tmp_path_factory.mktemp("kth"), frames=30, subjects=(0, 1, 2, 16, 17))
+    return KTHDataset(folder, "train", seq_len=20), KTHDataset(folder, "test", seq_len=20)
+
+
+def _ae(nf: int = 4) -> DRNet:
+    return DRNet(experiment("kth_ae", "ci", **{"model.nf": nf}).model).eval()
+
+
+def test_ae_baseline_has_one_encoder_stored_once():
+    model = _ae()
+    x = torch.rand(3, 1, 64, 64)
+    content, skips = model.encode_content(x, return_skips=True)
+    assert content.shape == (3, 0) and [s.shape[-1] for s in skips] == [64, 32, 16, 8]
+    assert model.encode_pose(x).shape == (3, 24)
+    assert model.decode(content, model.encode_pose(x), skips).shape == (3, 1, 64, 64)
+    keys = model.state_dict().keys()
+    assert any(k.startswith("encoder.") for k in keys)
+    assert not any(k.startswith(("content_encoder.", "pose_encoder.")) for k in keys)
+    # the codes and the skips come from the same weights: perturbing the encoder changes both
+    before = model.encode_pose(x).clone()
+    with torch.no_grad():
+        model.encoder.stages[0][0][0].weight.add_(0.5)
+    assert not torch.allclose(before, model.encode_pose(x))
+
+
+def test_ae_baseline_refuses_a_content_code():
+    with pytest.raises(ValueError, match="content_dim=0"):
+        DRNet(experiment("kth_ae", "ci", **{"model.content_dim": 8}).model)
+
+
+def test_kth_models_train_and_the_ae_gets_only_the_reconstruction(tiny_kth):
+    train_set, _ = tiny_kth
+    for name in ("kth", "kth_ae"):
+        exp = experiment(name, "ci", **{"train.batch_size": 4})
+        records = Trainer(exp, train_set, progress=False).fit(2)
+        assert torch.isfinite(torch.tensor(records[-1]["rec"]))
+        if name == "kth_ae":
+            assert records[-1]["sim"] == 0.0
+    trainer = Trainer(experiment("kth_ae", "ci", **{"train.batch_size": 4}), train_set, progress=False)
+    start = {k: v.clone() for k, v in trainer.model.encoder.state_dict().items()}
+    trainer.fit(1)
+    changed = [k for k, v in trainer.model.encoder.state_dict().items() if v.is_floating_point() and not torch.equal(v, start[k])]
+    assert changed  # the single encoder is trained
+
+
+def test_kth_lstm_rollout_keeps_the_last_observed_content(tiny_kth):
+    _, test_set = tiny_kth
+    model = DRNet(experiment("kth", "ci").model).eval()
+    predictor = Predictor(model, PredictorConfig(hidden=16, n_observed=10, n_predicted=10)).eval()
+    clips = torch.stack([test_set.window(0, 0, 10), test_set.window(1, 0, 10)])
+    out = predictor.rollout(clips, 25)
+    assert out.shape == (2, 25, 1, 64, 64) and 0 <= out.min() and out.max() <= 1
+    poses, content, skips = predictor.predict_poses(clips, 25)
+    expected_content, expected_skips = model.encode_content(clips[:, -1], return_skips=True)
+    assert torch.allclose(content, expected_content) and all(torch.allclose(a, b) for a, b in zip(skips, expected_skips))
+    assert torch.allclose(out[:, 7], model.decode(content, poses[:, 7], skips), atol=1e-6)
+    # changing an earlier observed frame must not change the content used
+    altered = clips.clone()
+    altered[:, 0] = 1 - altered[:, 0]
+    assert torch.allclose(predictor.predict_poses(altered, 3)[1], content)
+    ae_out = Predictor(_ae(), PredictorConfig(hidden=16, n_observed=10)).rollout(clips, 12)
+    assert ae_out.shape == (2, 12, 1, 64, 64)
+
+
+def test_pose_sequences_and_few_shot_accuracy(tiny_kth):
+    train_set, test_set = tiny_kth
+    model = DRNet(experiment("kth", "ci").model).eval()
+    x, y, persons = kx.pose_sequences(model, train_set, length=24, per_segment=2)
+    assert x.shape == (len(train_set.videos) * 2, 24 * 5) and set(persons.tolist()) == {1, 2, 3}
+    assert set(y.tolist()) == set(range(len(ACTIONS)))
+    assert kx.available_subject_counts(train_set) == (1, 2)
+    scores = kx.few_shot_action_accuracy(model, train_set, test_set, (1, 2), length=24, per_segment=2)
+    assert set(scores) == {1, 2} and all(0 <= s <= 1 for s in scores.values())
+    with pytest.raises(ValueError, match="early stopping"):
+        kx.few_shot_action_accuracy(model, train_set, test_set, (3,), length=24)
+
+
+def test_prediction_quality_and_nearest_neighbours(tiny_kth):
+    train_set, test_set = tiny_kth
+    model = DRNet(experiment("kth", "ci").model).eval()
+    predictor = Predictor(model, PredictorConfig(hidden=16, n_observed=10)).eval()
+    clips, actions = kx.test_clips(test_set, 16, max_clips=4)
+    assert clips.shape == (4, 16, 1, 64, 64) and len(actions) == 4
+    quality = kx.prediction_quality(predictor, clips, n_observed=10)
+    assert quality["psnr"].shape == (6,) and quality["ssim"].shape == (6,) and (quality["ssim"] <= 1).all()
+    pool = kx.training_frames(train_set, per_video=2)
+    found = kx.nearest_training_frames(model, pool[:3], pool)
+    assert found["content+pose"].tolist() == [0, 1, 2]  # a training frame is its own nearest neighbour
+
+
+def test_score_curve_orders_confident_balanced_above_uniform():
+    n, offsets = 60, 3
+    balanced = torch.nn.functional.one_hot(torch.arange(n) % 6, 6).float()[:, None].expand(-1, offsets, -1)
+    uniform = torch.full((n, offsets, 6), 1 / 6)
+    good, bad = gs.score_curve(balanced, resamples=10), gs.score_curve(uniform, resamples=10)
+    assert torch.allclose(good["score"], torch.full((offsets,), 6.0)) and torch.allclose(bad["score"], torch.ones(offsets))
+    assert (good["low"] <= good["score"] + 1e-6).all() and (good["high"] >= good["low"]).all()
+    with pytest.raises(ValueError):
+        gs.score_curve(balanced[0])
+
+
+def test_clip_probabilities_refuses_windows_past_the_end():
+    from drnet_core.action_classifier import ActionClassifier
+
+    classifier = ActionClassifier(width=4)
+    sequences = torch.rand(2, 25, 1, 64, 64)
+    assert gs.clip_probabilities(classifier, sequences, (0, 15)).shape == (2, 2, 6)
+    with pytest.raises(ValueError, match="no 10-frame window"):
+        gs.clip_probabilities(classifier, sequences, (16,))
