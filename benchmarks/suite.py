@@ -1,6 +1,7 @@
 """The benchmark suite behind `make bench`: every model at every profile size, against a plain reference step.
 
-For each model (Moving MNIST DCGAN, NORB ResNet-18) at the ``ci``, ``cpu`` and ``paper`` sizes it measures, in the
+For each model (Moving MNIST DCGAN, NORB ResNet-18, KTH VGG/ResNet-18 with U-Net skips, KTH AE baseline) at the ``ci``,
+``cpu`` and ``paper`` sizes it measures, in the
 same run and interleaved, training samples/s of
 
 * the **reference**: a plain float32 iteration in the default memory format, every encoder pass run separately
@@ -42,7 +43,7 @@ from drnet_core.report import run_info  # noqa: E402
 from drnet_core.runtime import describe_hardware, resolve_device  # noqa: E402
 from drnet_core.train import Trainer, draw_batch  # noqa: E402
 
-MODELS = ("mnist", "norb")
+MODELS = ("mnist", "norb", "kth", "kth_ae")
 SIZES = ("ci", "cpu", "paper")
 
 
@@ -52,9 +53,25 @@ def turntable_source(seq_len: int) -> TurntableDataset:
     return TurntableDataset(images, np.arange(10) % 5, seq_len=seq_len)
 
 
+class RandomClips:
+    """Random grey clips (B, T, 1, 64, 64) for the KTH models: the step's cost does not depend on the pixels."""
+
+    def __init__(self, seq_len: int) -> None:
+        self.seq_len = seq_len
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.rand(batch_size, self.seq_len, 1, 64, 64, generator=generator)
+
+
+def clip_source(model: str, seq_len: int) -> object:
+    if model == "mnist":
+        return MovingMNIST("train", seq_len=seq_len)
+    return turntable_source(seq_len) if model == "norb" else RandomClips(seq_len)
+
+
 def measure(model: str, size: str, device: torch.device, rounds: int, iters: int) -> dict:
     exp = experiment(model, size, **{"train.device": device.type})
-    source = MovingMNIST("train", seq_len=exp.data.seq_len) if model == "mnist" else turntable_source(exp.data.seq_len)
+    source = clip_source(model, exp.data.seq_len)
     fast = Trainer(exp, source, progress=False)
     plain_exp = experiment(model, size, **{"train.device": device.type, "train.precision": "fp32", "train.channels_last": False})
     plain = Trainer(plain_exp, source, progress=False)
@@ -155,7 +172,8 @@ def main() -> None:
     rows = []
     for model in [args.only] if args.only else MODELS:
         for size in args.sizes:
-            row = measure(model, size, device, args.rounds, args.iters)
+            heavy = size == "paper" and model.startswith("kth") and device.type == "cpu"  # ~10 s a step at nf 64 on 2 cores
+            row = measure(model, size, device, 1 if heavy else args.rounds, 1 if heavy else args.iters)
             rows.append(row)
             print(
                 f"{model:6s} {size:6s} nf {row['nf']:3d} batch {row['batch']:4d} {row['precision']:5s} reference {row['reference_samples_per_s']:8.1f} "

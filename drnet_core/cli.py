@@ -3,6 +3,8 @@
     python -m drnet_core train mnist --profile cpu --out runs/mnist
     python -m drnet_core eval mnist --checkpoint checkpoints/mnist_cpu.pt
     python -m drnet_core norb-ablation --profile cpu      # trains/loads β = 0.1 and β = 0, prints Table 1
+    python -m drnet_core kth --profile cpu                # DRNET and AE-LSTM on KTH: Fig. 8 accuracies, PSNR/SSIM
+    python -m drnet_core inception-score --profile cpu    # the action classifier and the Fig. 9 scores
 
 ``train`` resumes from ``--out`` when a trainer state is there. Every run prints one line
 with the profile, device and versions first.
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m drnet_core", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a DRNET (resumes from --out if possible)")
-    train.add_argument("dataset", choices=["mnist", "norb"])
+    train.add_argument("dataset", choices=["mnist", "norb", "kth", "kth_ae"])
     train.add_argument("--profile", choices=PROFILES, default=None, help="default: $DRNET_PROFILE, else cpu")
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints and metrics.jsonl")
     train.add_argument("--steps", type=int, default=None, help="total steps (default: the profile's)")
@@ -63,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     lstm.add_argument("dataset", choices=["mnist"])
     lstm.add_argument("--profile", choices=PROFILES, default=None)
     lstm.add_argument("--threads", type=int, default=None)
+    mab = sub.add_parser("mnist-ablation", help="train (or load the results of) the β × |h_p| ablation runs on Moving MNIST")
+    mab.add_argument("--profile", choices=PROFILES, default=None)
+    mab.add_argument("--threads", type=int, default=None)
+    mab.add_argument("--progress", action="store_true")
+    kth = sub.add_parser("kth", help="train (or load) the KTH DRNET, the AE-LSTM baseline and their LSTMs; print Fig. 8 and PSNR/SSIM")
+    kth.add_argument("--profile", choices=PROFILES, default=None)
+    kth.add_argument("--threads", type=int, default=None)
+    kth.add_argument("--progress", action="store_true")
+    score = sub.add_parser("inception-score", help="train (or load) the action classifier and print the Inception score by offset (Fig. 9)")
+    score.add_argument("--profile", choices=PROFILES, default=None)
+    score.add_argument("--threads", type=int, default=None)
     ex = sub.add_parser("export", help="evaluate a run's model and write it (fp16) with its metrics, e.g. into checkpoints/")
     ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
     ex.add_argument("--to", type=Path, required=True, help="checkpoint path to write, e.g. checkpoints/mnist_cpu.pt")
@@ -101,6 +114,11 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
         from drnet_core.experiments import norb_datasets
 
         source = norb_datasets(exp.profile)[0]
+        print(f"data: {source.source}", flush=True)
+    elif data.name == "kth":
+        from drnet_core.kth_experiment import kth_datasets
+
+        source = kth_datasets(exp.profile, seq_len=data.seq_len)[0]
         print(f"data: {source.source}", flush=True)
     else:
         source = MovingMNIST("train", num_digits=data.num_digits, seq_len=data.seq_len, colour=data.colour, max_speed=data.max_speed, device=device)
@@ -165,6 +183,80 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mnist_ablation(args: argparse.Namespace) -> int:
+    from drnet_core.config import current_profile
+    from drnet_core.experiments import mnist_ablation
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    rows = mnist_ablation(profile, progress=args.progress)
+    print(f"{'β':>5s} {'|h_p|':>6s} {'swap acc.':>10s} {'pose err.':>10s} {'probe h_c':>10s} {'probe h_p':>10s} {'C acc.':>7s}")
+    for r in rows:
+        print(
+            f"{r['beta']:5g} {r['pose_dim']:6d} {r['swap_accuracy']:10.3f} {r['pose_error_px']:7.2f} px {r['content_probe']:10.3f} "
+            f"{r['pose_probe']:10.3f} {r['disc_acc']:7.3f}"
+        )
+    return 0
+
+
+def cmd_kth(args: argparse.Namespace) -> int:
+    from drnet_core import kth_experiment as kx
+    from drnet_core.config import current_profile
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    train_set, test_set = kx.kth_datasets(profile)
+    print(f"data: {train_set.source}", flush=True)
+    models = kx.kth_models(train_set, profile, progress=args.progress)
+    predictors = kx.kth_predictors(models, train_set, profile)
+    n_obs = predictors["kth"].config.n_observed
+    clips = kx.test_clips(test_set, n_obs + 20)[0]
+    counts = kx.available_subject_counts(train_set)
+    print(f"action accuracy on the test persons from sequences of {kx.SEQUENCE_LENGTH} codes (Fig. 8), by training subjects {counts}:")
+    for name, label in (("kth", "DRNET pose"), ("kth_ae", "AE features")):
+        scores = kx.few_shot_action_accuracy(models[name], train_set, test_set, counts)
+        print(f"  {label:12s} " + "  ".join(f"{n}: {scores[n]:.3f}" for n in counts), flush=True)
+    print(f"PSNR / SSIM of generated frames on {len(clips)} held-out clips, after {n_obs} observed:")
+    for name, label in (("kth", "DRNET"), ("kth_ae", "AE-LSTM")):
+        q = kx.prediction_quality(predictors[name], clips, n_obs)
+        print(f"  {label:8s} " + "  ".join(f"step {s}: {q['psnr'][s - 1]:.2f} dB / {q['ssim'][s - 1]:.3f}" for s in (1, 10, 20)), flush=True)
+    return 0
+
+
+def cmd_inception_score(args: argparse.Namespace) -> int:
+    from drnet_core import generation_score as gs
+    from drnet_core import kth_experiment as kx
+    from drnet_core.action_classifier import action_probabilities
+    from drnet_core.config import current_profile
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    train_set, test_set = kx.kth_datasets(profile)
+    classifier = gs.load_or_train_action_classifier(train_set, test_set, profile)
+    print(f"action classifier: held-out accuracy {classifier.checkpoint_info['test_accuracy']:.3f} ({train_set.source})")
+    predictors = kx.kth_predictors(kx.kth_models(train_set, profile), train_set, profile)
+    n_obs = predictors["kth"].config.n_observed
+    offsets = (0, 20, 50, 100)
+    length = min(v.frames for v in test_set.videos)
+    real_offsets = tuple(o for o in offsets if n_obs + o + gs.WINDOW <= length)
+    clips = kx.test_clips(test_set, n_obs + max(real_offsets) + gs.WINDOW)[0]
+    observed = clips[:, :n_obs]
+    repeated = action_probabilities(classifier, observed[:, -1:].expand(-1, gs.WINDOW, -1, -1, -1))[:, None]
+    rows = {
+        "real clips": (real_offsets, gs.clip_probabilities(classifier, clips[:, n_obs:], real_offsets)),
+        "DRNET": (offsets, gs.rollout_probabilities(classifier, predictors["kth"], observed, offsets)),
+        "AE-LSTM": (offsets, gs.rollout_probabilities(classifier, predictors["kth_ae"], observed, offsets)),
+        "repeat last frame": (offsets, repeated.expand(-1, len(offsets), -1)),
+    }
+    print(f"Inception score of 10-frame windows by offset from the last conditioning frame ({len(clips)} held-out clips):")
+    print(f"  {'':18s}" + "".join(f"{o:>14d}" for o in offsets))
+    for name, (at, probs) in rows.items():
+        curve = gs.score_curve(probs)
+        cells = {o: f"{curve['score'][i]:.2f} [{curve['low'][i]:.2f}, {curve['high'][i]:.2f}]" for i, o in enumerate(at)}
+        print(f"  {name:18s}" + "".join(f"{cells.get(o, '–'):>14s}" for o in offsets), flush=True)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
@@ -191,7 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    return {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "train-lstm": cmd_train_lstm, "norb-ablation": cmd_norb_ablation}[args.command](args)
+    return {
+        "train": cmd_train,
+        "eval": cmd_eval,
+        "export": cmd_export,
+        "train-lstm": cmd_train_lstm,
+        "norb-ablation": cmd_norb_ablation,
+        "mnist-ablation": cmd_mnist_ablation,
+        "kth": cmd_kth,
+        "inception-score": cmd_inception_score,
+    }[args.command](args)
 
 
 if __name__ == "__main__":

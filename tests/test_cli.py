@@ -30,3 +30,21 @@ def test_train_norb_from_the_command_line(tmp_path, capsys, monkeypatch):
     assert "data: SynthNORB stand-in" in out
     sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
     assert sidecar["config"]["model"]["architecture"] == "resnet18" and sidecar["step"] == 2
+
+
+def test_train_the_kth_ae_baseline_from_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DRNET_KTH_DIR", str(tmp_path / "no-kth-here"))
+    assert main(["train", "kth_ae", "--profile", "ci", "--out", str(tmp_path / "run"), "--steps", "2", "--no-progress"]) == 0
+    assert "data: SynthKTH stand-in" in capsys.readouterr().out
+    sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert sidecar["config"]["model"]["architecture"] == "vgg_ae" and sidecar["step"] == 2
+
+
+def test_kth_and_inception_score_commands_print_the_closing_figures(capsys, monkeypatch):
+    monkeypatch.setenv("DRNET_KTH_DIR", "/nonexistent")
+    assert main(["kth", "--profile", "ci"]) == 0
+    out = capsys.readouterr().out
+    assert "DRNET pose" in out and "AE features" in out and "step 20:" in out
+    assert main(["inception-score", "--profile", "ci"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out accuracy" in out and "repeat last frame" in out and "real clips" in out

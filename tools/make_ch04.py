@@ -190,7 +190,8 @@ assert grid.shape == (6, 7, 1, 64, 64) and 0 <= grid.min() and grid.max() <= 1
         r"""
 ## The predictors
 
-A two-layer LSTM of 256 cells (section 4.1) reads $[h_p^{t}, h_c]$ and predicts $h_p^{t+1}$ (eq. 6–7). It observes
+A two-layer LSTM (256 cells in section 4.1; the `cpu` profile narrows it to 128, like the rest of its networks)
+reads $[h_p^{t}, h_c]$ and predicts $h_p^{t+1}$ (eq. 6–7). It observes
 10 frames and is trained to predict 10, with the content and skips taken from the **last observed** frame. The AE
 baseline gets the same LSTM on its 24 features. Both encoders stay frozen (in `eval()` mode).
 """,
