@@ -104,7 +104,29 @@ def train_action_classifier(
             history.append(record)
             if progress:
                 print(f"action classifier step {step}: loss {record['loss']:.3f}, accuracy {record['accuracy']:.3f}", flush=True)
+    recalibrate_batchnorm(model, source, frames, torch.Generator().manual_seed(seed + 1))
     return model.eval(), history
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, source: LabelledClips, frames: int, generator: torch.Generator, batches: int = 40, batch_size: int = 32) -> None:
+    """Recompute every BatchNorm's running statistics with the final weights (a plain average over ``batches``).
+
+    The running averages collected during training lag behind weights that Adam moves quickly: measured on the
+    SynthKTH classifier, eval-mode accuracy on held-out persons was 0.39 with them and 0.995 after recalibration
+    (1.0 with batch statistics), so the averages, not the weights, were wrong.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+    model.train()
+    for _ in range(batches):
+        clips, _ = source.sample_with_labels(batch_size, generator)
+        model(random_windows(clips, frames, generator))
+    for norm in norms:
+        norm.momentum = 0.1
+    model.eval()
 
 
 @torch.no_grad()

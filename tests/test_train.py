@@ -156,3 +156,15 @@ def test_evaluation_hook_lands_in_the_log(tiny_experiment, train_digits, tmp_pat
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines if "eval_swap_accuracy" in r] == [4, 8]
     assert calls == [False, False], "evaluation runs in eval mode"
+
+
+def test_learning_rate_drops_at_the_configured_step_and_the_optimisers_follow(tiny_experiment, train_digits):
+    from drnet_core.config import with_overrides
+
+    exp = with_overrides(tiny_experiment, {"train.lr_drop_at": 2, "train.lr_drop_factor": 0.1})
+    trainer = Trainer(exp, train_digits, progress=False)
+    assert trainer.learning_rate(1) == exp.train.lr and abs(trainer.learning_rate(2) - 0.1 * exp.train.lr) < 1e-12
+    trainer.fit(3)
+    assert all(abs(g["lr"] - 0.1 * exp.train.lr) < 1e-12 for opt in (trainer.opt_main, trainer.opt_disc) for g in opt.param_groups)
+    never = Trainer(tiny_experiment, train_digits, progress=False)
+    assert never.learning_rate(10**6) == tiny_experiment.train.lr

@@ -38,7 +38,7 @@ from data_utils.kth import ACTIONS
 from drnet_core import kth_experiment as kx
 from drnet_core import pretrained
 from drnet_core.report import print_run_info
-from drnet_core.viz import image_grid, plot_curves, show_grid, swap_grid
+from drnet_core.viz import plot_curves, show_grid, swap_grid
 
 torch.manual_seed(0)
 print_run_info()

@@ -26,7 +26,14 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]  # fmt: skip
-PAGES = ["book/intro.html", "book/01_losses.html", "book/02_moving_mnist.html", "book/03_norb_ablation.html"]
+PAGES = [
+    "book/intro.html",
+    "book/01_losses.html",
+    "book/02_moving_mnist.html",
+    "book/03_norb_ablation.html",
+    "book/04_kth_prediction.html",
+    "book/05_inception_score.html",
+]
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it", allow_module_level=True)
@@ -92,7 +99,7 @@ def test_page_loads_offline_without_errors(browser_context, server, path):
     assert not [m for m in report["console_errors"] if not any(h in m for h in harmless)], report
     broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
     assert not broken, f"images that do not decode: {broken}"
-    if path.endswith(("01_losses.html", "02_moving_mnist.html", "03_norb_ablation.html")):
+    if not path.endswith("intro.html"):
         assert page.locator(".cell_output").count() > 3
         assert page.locator("img").count() >= 2
         assert page.locator("mjx-container").count() > 0, "math must render with the vendored MathJax"
@@ -102,6 +109,12 @@ def test_page_loads_offline_without_errors(browser_context, server, path):
 def test_norb_explorer_has_ten_pose_sliders(browser_context, server):
     page, _, _ = _open(browser_context, server, "book/03_norb_ablation.html")
     assert page.locator(".sprite-viewer").count() == 11, "ten pose dimensions plus the content picker"
+    page.close()
+
+
+def test_kth_explorer_has_five_pose_sliders(browser_context, server):
+    page, _, _ = _open(browser_context, server, "book/04_kth_prediction.html")
+    assert page.locator(".sprite-viewer").count() == 6, "five pose dimensions plus the content picker"
     page.close()
 
 
