@@ -152,6 +152,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
     print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
     print(f"swap pose error: {result['pose_error_px']:.2f} px  (vs the pose clip's own frame: {result['pose_error_vs_pose_clip_px']:.2f} px)")
+    same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True))
+    print(f"same-clip digit accuracy (content and pose from one clip, two times): {same['swap_accuracy']:.3f}, pose error {same['pose_error_px']:.2f} px")
     return 0
 
 
@@ -249,11 +251,11 @@ def cmd_inception_score(args: argparse.Namespace) -> int:
         "repeat last frame": (offsets, repeated.expand(-1, len(offsets), -1)),
     }
     print(f"Inception score of 10-frame windows by offset from the last conditioning frame ({len(clips)} held-out clips):")
-    print(f"  {'':18s}" + "".join(f"{o:>14d}" for o in offsets))
+    print(f"  {'':18s}" + "".join(f"{o:>20d}" for o in offsets))
     for name, (at, probs) in rows.items():
         curve = gs.score_curve(probs)
         cells = {o: f"{curve['score'][i]:.2f} [{curve['low'][i]:.2f}, {curve['high'][i]:.2f}]" for i, o in enumerate(at)}
-        print(f"  {name:18s}" + "".join(f"{cells.get(o, '–'):>14s}" for o in offsets), flush=True)
+        print(f"  {name:18s}" + "".join(f"{cells.get(o, '–'):>20s}" for o in offsets), flush=True)
     return 0
 
 

@@ -130,15 +130,21 @@ class SwapBatch:
     labels: torch.Tensor
 
 
-def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0) -> SwapBatch:
-    """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames."""
+def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False) -> SwapBatch:
+    """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames.
+
+    ``same_clip=True`` takes the pose from clip i itself (another random frame): a reconstruction across time.
+    Its digit accuracy is what the decoder can draw when no content has to move between clips; a swap accuracy
+    far below it means the pose code carries content (chapter "Moving MNIST").
+    """
     test = MovingMNIST("test", seq_len=seq_len)
     specs = test.fixed_specs(count)
     gen = torch.Generator().manual_seed(seed)
     t_content = torch.randint(0, seq_len, (count, 1), generator=gen)
     t_pose = torch.randint(0, seq_len, (count, 1), generator=gen)
     content_specs = specs.at_times(t_content)
-    pose_specs = specs[torch.arange(count).roll(-1)].at_times(t_pose)
+    pose_clips = torch.arange(count) if same_clip else torch.arange(count).roll(-1)
+    pose_specs = specs[pose_clips].at_times(t_pose)
     return SwapBatch(
         content_frames=test.render(content_specs)[:, 0],
         pose_frames=test.render(pose_specs)[:, 0],

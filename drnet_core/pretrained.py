@@ -7,6 +7,7 @@ which one ran, and training prints its expected duration first.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import time
@@ -16,7 +17,7 @@ import torch
 
 from data_utils import MovingMNIST
 from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, current_profile, experiment, lstm_settings
+from drnet_core.config import Experiment, TrainConfig, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.runtime import describe_hardware
@@ -71,7 +72,9 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
         wanted = {k: v for k, v in exp.to_dict().items() if k in ("model", "data")}
         wanted["train"] = {k: v for k, v in exp.to_dict()["train"].items() if k not in ("device", "log_every", "checkpoint_every")}
         found = {k: sidecar["config"].get(k, {}) for k in ("model", "data")}
-        found["train"] = {k: v for k, v in sidecar["config"].get("train", {}).items() if k not in ("device", "log_every", "checkpoint_every")}
+        # a training option added after the checkpoint was written counts as its default value
+        found_train = {**dataclasses.asdict(TrainConfig()), **sidecar["config"].get("train", {})}
+        found["train"] = {k: v for k, v in found_train.items() if k not in ("device", "log_every", "checkpoint_every")}
         diffs = config_differences(wanted, found)
         if sidecar.get("data_source") != data_source:
             diffs.append(f"data: expected {data_source!r}, checkpoint has {sidecar.get('data_source')!r}")
@@ -125,8 +128,9 @@ def load_or_train_predictor(
     settings = lstm_settings(profile, dataset)
     drnet_sha = drnet.checkpoint_info.get("sha256")
     if path.with_suffix(".json").is_file():
-        predictor = Predictor.load(path)
-        if predictor.checkpoint_info.get("drnet_sha256") == drnet_sha:
+        # read the sidecar first: loading an LSTM whose referenced DRNet has changed is an error
+        if read_sidecar(path.with_suffix(".json")).get("drnet_sha256") == drnet_sha:
+            predictor = Predictor.load(path)
             print(f"loaded {_shown(path)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
             return predictor
         print(f"{path.name} was trained on other DRNet weights; retraining it")

@@ -59,3 +59,11 @@ def test_rollout_digit_accuracy_reports_each_horizon():
     predictor = Predictor(DRNet(ModelConfig(nf=4)), PredictorConfig(hidden=8, n_observed=3))
     result = rollout_digit_accuracy(predictor, horizons=(1, 4), n_clips=10)
     assert set(result) == {1, 4} and all(0.0 <= v <= 1.0 for v in result.values())
+
+
+def test_same_clip_pairs_take_the_pose_from_the_content_clip(pairs):
+    same = swap_pairs(60, seq_len=10, same_clip=True)
+    assert torch.equal(same.content_frames, pairs.content_frames) and torch.equal(same.labels, pairs.labels)
+    # the ideal frame is clip i at the pose frame's time, so it is that pose frame itself
+    assert torch.equal(same.ideal, same.pose_frames)
+    assert not torch.equal(same.pose_frames, pairs.pose_frames)

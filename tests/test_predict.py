@@ -75,3 +75,22 @@ def test_predictor_can_reference_its_drnet_checkpoint(predictor, tmp_path):
     predictor.drnet.save(tmp_path / "drnet.pt")
     with pytest.raises(Exception, match="has changed"):
         Predictor.load(tmp_path / "lstm.pt")
+
+
+def test_lstm_is_retrained_when_its_drnet_weights_change(tmp_path, monkeypatch, capsys):
+    from drnet_core import pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    drnet_path = pretrained.weights_path("tiny", "ci")
+    drnet_path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    DRNet(ModelConfig(nf=4)).save(drnet_path, {"step": 0})
+    pretrained.load_or_train_predictor(DRNet.load(drnet_path), "ci", name="tiny")
+    pretrained.load_or_train_predictor(DRNet.load(drnet_path), "ci", name="tiny")
+    assert "loaded" in capsys.readouterr().out
+
+    changed = DRNet(ModelConfig(nf=4))  # new random weights under the same name: the LSTM no longer fits them
+    changed.save(drnet_path, {"step": 1})
+    again = pretrained.load_or_train_predictor(DRNet.load(drnet_path), "ci", name="tiny")
+    assert "trained on other DRNet weights; retraining" in capsys.readouterr().out
+    assert again.checkpoint_info["drnet_sha256"] == DRNet.load(drnet_path).checkpoint_info["sha256"]

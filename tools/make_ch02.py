@@ -71,6 +71,8 @@ cfg = model.config
 print(f"width nf={cfg.nf}, |h_c|={cfg.content_dim}, |h_p|={cfg.pose_dim}, codes: {cfg.code_norm}, U-Net skips: {cfg.skips}")
 print(f"training: batch {exp.train.batch_size}, K={exp.train.max_offset}, β={exp.train.beta}, lr={exp.train.lr}, "
       f"loss reduction: {exp.train.reduction}")
+if "training_notes" in model.checkpoint_info:
+    print("history of these weights:", model.checkpoint_info["training_notes"])
 """),
     ("md", r"""
 ### Training curves
@@ -140,6 +142,21 @@ print(f"  (against the pose clip's own, different digits: {swap['pose_error_vs_p
 assert 0.0 <= swap["swap_accuracy"] <= swap["ceiling_accuracy"] + 0.05 and swap["ceiling_accuracy"] > 0.85
 assert swap["pose_error_px"] >= 0
 """, ["remove-cell"]),
+    ("md", r"""
+### What limits the swap: the pose code or the decoder?
+
+A low swap accuracy has two possible causes. Either the pose vector of clip $i+1$ carries some of *its* digits'
+identity into the swap (the leak that the adversarial term fights), or the decoder simply cannot yet draw the
+digits well from $h_c$. Separate them by "swapping" within one clip: content and pose from the same clip at two
+different times. Nothing can leak there, so its digit accuracy is what the decoder can draw. If the two numbers
+are close, the pose code is clean and more training of the decoder is what is missing.
+"""),
+    ("code", r"""
+same = swap_metrics(model, swap_pairs(exp.eval_swaps, seq_len=exp.data.seq_len, same_clip=True))
+print(f"digit accuracy, content and pose from the same clip: {same['swap_accuracy']:.3f}  (pose error {same['pose_error_px']:.2f} px)")
+print(f"digit accuracy, content and pose from different clips: {swap['swap_accuracy']:.3f}")
+print(f"gap (what the pose code of another clip costs): {same['swap_accuracy'] - swap['swap_accuracy']:+.3f}")
+"""),
     ("md", r"""
 ## Walking through pose space
 
