@@ -28,6 +28,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): there bf16 autocast is fast, elsewhere
+    PyTorch falls back to slow convolutions (measured: 4 samples/s instead of 75 on an AVX2-only EPYC)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The effective precision: fp32, bf16 or fp16."""
     if precision not in _PRECISIONS:
