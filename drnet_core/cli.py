@@ -3,6 +3,7 @@
     python -m drnet_core train mnist --profile cpu --out runs/mnist
     python -m drnet_core eval mnist --checkpoint checkpoints/mnist_cpu.pt
     python -m drnet_core norb-ablation --profile cpu      # trains/loads β = 0.1 and β = 0, prints Table 1
+    python -m drnet_core norb-ablation --profile cpu --controls   # β = 0 with mean errors (numbers only)
     python -m drnet_core kth --profile cpu                # DRNET and AE-LSTM on KTH: Fig. 8 accuracies, PSNR/SSIM
     python -m drnet_core inception-score --profile cpu    # the action classifier and the Fig. 9 scores
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--threads", type=int, default=None)
     ab.add_argument("--progress", action="store_true")
     ab.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.0])
+    ab.add_argument("--controls", action="store_true", help="instead: the control runs (β = 0 with mean errors), kept as numbers only")
     ab.add_argument(
         "--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=mean"
     )
@@ -177,6 +179,12 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
     profile = args.profile or current_profile()
     print(run_banner(profile, torch.device("cpu")), flush=True)
     train_set, test_set = norb_datasets(profile)
+    if args.controls:
+        from drnet_core.experiments import norb_control_rows
+
+        for row in norb_control_rows(train_set, test_set, profile=profile, progress=args.progress):
+            print(f"  {row['name']}: h_c {row['content']:.3f}  h_p {row['pose']:.3f}  (chance {row['chance']:.3f}; {row['steps']} steps, {row['hardware']})")
+        return 0
     result = norb_ablation(train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None)
     print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
     for row in result.table:

@@ -76,6 +76,24 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
     assert "does not match" in capsys.readouterr().out
 
 
+def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, monkeypatch, capsys):
+    from drnet_core import experiments, pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
+    train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
+    first = experiments.norb_control_rows(train, test, profile="ci", probe_frames=200)
+    assert "training the control run norb_beta0_reduction-mean" in capsys.readouterr().out
+    assert [row["beta"] for row in first] == [0.0] and 0 <= first[0]["pose"] <= 1 and first[0]["steps"] == 3
+    assert (tmp_path / "ci" / "norb_controls_ci.json").is_file()
+    assert not (tmp_path / "ci" / "norb_beta0_reduction-mean_ci.pt").exists()  # only the numbers are kept
+    assert experiments.norb_control_rows(train, test, profile="ci", probe_frames=200) == first
+    assert "training" not in capsys.readouterr().out
+    train.source = "another dataset"  # rows measured on other data are not reused
+    experiments.norb_control_rows(train, test, profile="ci", probe_frames=200)
+    assert "training the control run" in capsys.readouterr().out
+
+
 def test_model_names_carry_beta_and_overrides():
     from drnet_core.experiments import model_name
 
