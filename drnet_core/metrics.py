@@ -77,15 +77,15 @@ def ssim(prediction: torch.Tensor, target: torch.Tensor, k1: float = 0.01, k2: f
         raise ValueError(f"ssim needs images of at least 11×11 pixels (the Gaussian window), got {height}×{width}")
     x = prediction.double().reshape(batch * channels, 1, height, width)
     y = target.double().reshape(batch * channels, 1, height, width)
-    window = gaussian_window(device=x.device)[None, None]
-
-    def blur(z: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(z, window)
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
+    # the 2-D Gaussian is the outer product of a 1-D one: blur rows, then columns (the same numbers, 11× fewer
+    # multiplications), and blur the five maps in one call
+    profile = gaussian_window(device=x.device).sum(1)
+    stacked = torch.cat([x, y, x * x, y * y, x * y])
+    blurred = F.conv2d(F.conv2d(stacked, profile.view(1, 1, -1, 1)), profile.view(1, 1, 1, -1))
+    mu_x, mu_y, mean_xx, mean_yy, mean_xy = blurred.chunk(5)
+    var_x = mean_xx - mu_x**2
+    var_y = mean_yy - mu_y**2
+    cov = mean_xy - mu_x * mu_y
     c1, c2 = k1**2, k2**2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return ssim_map.reshape(batch, channels, -1).mean(-1).mean(-1).float()
