@@ -72,6 +72,20 @@ class TrainConfig:
     compile: bool = False  # torch.compile each network; pays off on GPUs (on a 2-core CPU the first step costs ~30 s)
 
 
+def comparable_config(config: dict, ignore_train: tuple[str, ...] = ()) -> dict:
+    """The model, data and training parts of a stored experiment config, ready to compare with another.
+
+    Training settings added after a config was saved count as their defaults (so older checkpoints and runs still
+    match), and the ``ignore_train`` keys are dropped (settings that may differ without changing the weights).
+    """
+    train = {**dataclasses.asdict(TrainConfig()), **config.get("train", {})}
+    return {
+        "model": config.get("model", {}),
+        "data": config.get("data", {}),
+        "train": {k: v for k, v in train.items() if k not in ignore_train},
+    }
+
+
 @dataclass(frozen=True)
 class Experiment:
     """Everything needed to rebuild a run: model, data and training settings, plus the profile's evaluation sizes."""

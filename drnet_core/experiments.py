@@ -12,12 +12,15 @@ book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from data_utils.norb import load_norb
 from data_utils.turntable import TurntableDataset
+from drnet_core.checkpoint import atomic_write_bytes
 from drnet_core.config import Experiment, current_profile, experiment
 from drnet_core.model import DRNet
 from drnet_core.pretrained import load_or_train_model
@@ -45,6 +48,24 @@ def model_name(beta: float, overrides: dict | None = None) -> str:
     for key, value in sorted((overrides or {}).items()):
         name += f"_{key.rsplit('.', 1)[-1]}-{value}"
     return name
+
+
+def norb_experiment(train_set: TurntableDataset, beta: float, profile: str, overrides: dict | None = None) -> Experiment:
+    """The profile's NORB experiment with ``beta`` (and ``overrides``), its clips fitted to ``train_set``'s turntable."""
+    base = experiment("norb", profile)
+    fit = {"data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
+    return experiment("norb", profile, **{**fit, **(overrides or {}), "train.beta": beta})
+
+
+def _read_results(path: Path) -> dict:
+    """The stored result rows of a results-only experiment (``{}`` before its first run)."""
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_results(path: Path, stored: dict) -> None:
+    """Store the rows atomically after each run, so that an interrupted experiment resumes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
 
 
 @dataclass
@@ -77,9 +98,7 @@ def norb_ablation(
     source = getattr(train_set, "source", "array")
     models, table, probes = {}, [], {}
     for beta in betas:
-        base = experiment("norb", profile)
-        fit = {"data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
-        exp = experiment("norb", profile, **{**fit, **(overrides or {}), "train.beta": beta})
+        exp = norb_experiment(train_set, beta, profile, overrides)
         model = load_or_train_model(model_name(beta, overrides), exp, train_set, source, progress=progress)
         scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
         models[beta], probes[beta] = model, scores
@@ -137,10 +156,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
     hardware. Rows are kept in ``mnist_ablation_<profile>.json`` next to the profile's weights, written after each
     run (an interrupted ablation resumes), and reused while the experiment's settings are unchanged.
     """
-    import json
-
     from data_utils import MovingMNIST
-    from drnet_core.checkpoint import atomic_write_bytes
     from drnet_core.metrics import swap_metrics, swap_pairs
     from drnet_core.pretrained import RUNS, weights_path
     from drnet_core.train import Trainer
@@ -148,7 +164,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
 
     profile = profile or current_profile()
     path = weights_path("mnist_ablation", profile).with_suffix(".json")
-    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored = _read_results(path)
     rows = []
     for beta, pose_dim in variants:
         exp = ablation_experiment(beta, pose_dim, profile)
@@ -180,8 +196,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
             "hardware": str(trainer.hardware),
         }
         stored[key] = {"config": config, "row": row}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
+        _write_results(path, stored)
         rows.append(row)
     return rows
 
@@ -202,21 +217,16 @@ def norb_control_rows(
     ``norb_controls_<profile>.json`` next to the profile's weights and reused while the experiment's settings and
     the data source are unchanged; the weights stay under ``runs/`` (the committed checkpoints must stay small).
     """
-    import json
-
-    from drnet_core.checkpoint import atomic_write_bytes
     from drnet_core.pretrained import RUNS, weights_path
     from drnet_core.train import Trainer
 
     profile = profile or current_profile()
     path = weights_path("norb_controls", profile).with_suffix(".json")
-    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored = _read_results(path)
     source = getattr(train_set, "source", "array")
     rows = []
     for beta, overrides in variants:
-        base = experiment("norb", profile)
-        fit = {"data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
-        exp = experiment("norb", profile, **{**fit, **overrides, "train.beta": beta})
+        exp = norb_experiment(train_set, beta, profile, overrides)
         name = model_name(beta, overrides)
         config = json.loads(json.dumps(exp.to_dict()))  # tuples become lists, as in the stored file
         known = stored.get(name)
@@ -239,7 +249,6 @@ def norb_control_rows(
             "hardware": str(trainer.hardware),
         }
         stored[name] = {"config": config, "data_source": source, "row": row}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
+        _write_results(path, stored)
         rows.append(row)
     return rows

@@ -7,7 +7,6 @@ which one ran, and training prints its expected duration first.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import time
@@ -17,7 +16,7 @@ import torch
 
 from data_utils import MovingMNIST
 from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, TrainConfig, current_profile, experiment, lstm_settings
+from drnet_core.config import Experiment, comparable_config, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.runtime import describe_hardware
@@ -69,13 +68,8 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
     path = weights_path(name, exp.profile)
     if path.with_suffix(".json").is_file():
         sidecar = read_sidecar(path.with_suffix(".json"))
-        wanted = {k: v for k, v in exp.to_dict().items() if k in ("model", "data")}
-        wanted["train"] = {k: v for k, v in exp.to_dict()["train"].items() if k not in ("device", "log_every", "checkpoint_every")}
-        found = {k: sidecar["config"].get(k, {}) for k in ("model", "data")}
-        # a training option added after the checkpoint was written counts as its default value
-        found_train = {**dataclasses.asdict(TrainConfig()), **sidecar["config"].get("train", {})}
-        found["train"] = {k: v for k, v in found_train.items() if k not in ("device", "log_every", "checkpoint_every")}
-        diffs = config_differences(wanted, found)
+        ignored = ("device", "log_every", "checkpoint_every")
+        diffs = config_differences(comparable_config(exp.to_dict(), ignored), comparable_config(sidecar["config"], ignored))
         if sidecar.get("data_source") != data_source:
             diffs.append(f"data: expected {data_source!r}, checkpoint has {sidecar.get('data_source')!r}")
         if not diffs:

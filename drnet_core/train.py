@@ -19,7 +19,6 @@ Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -33,7 +32,7 @@ from tqdm.auto import tqdm
 from data_utils.pairs import pick_pairs
 from drnet_core import losses
 from drnet_core.checkpoint import CheckpointError, config_differences, load_checkpoint, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, TrainConfig
+from drnet_core.config import Experiment, comparable_config
 from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
@@ -375,10 +374,5 @@ def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:
 
 
 def _resume_relevant(config: dict) -> dict:
-    """The parts of an experiment config that must match for a resume to continue the same run.
-
-    Settings added after a run was saved count as their defaults, so older runs still resume.
-    """
-    defaults = dataclasses.asdict(TrainConfig())
-    train = {k: v for k, v in {**defaults, **config.get("train", {})}.items() if k not in _FREE_TRAIN_KEYS}
-    return {"model": config.get("model", {}), "data": config.get("data", {}), "train": train}
+    """The parts of an experiment config that must match for a resume to continue the same run."""
+    return comparable_config(config, _FREE_TRAIN_KEYS)

@@ -30,3 +30,17 @@ def test_overrides_and_round_trip():
     assert Experiment.from_dict(exp.to_dict()) == exp
     with pytest.raises(ValueError, match="no setting 'bogus'"):
         experiment("mnist", "ci", **{"train.bogus": 1})
+
+
+def test_comparable_config_counts_missing_training_settings_as_their_defaults():
+    from drnet_core.config import comparable_config
+
+    def without_new_keys(config):
+        return {**config, "train": {k: v for k, v in config["train"].items() if k not in ("lr_drop_at", "lr_drop_factor", "compile")}}
+
+    kth = experiment("kth", "cpu").to_dict()  # never drops the rate: an older sidecar without the keys matches
+    assert comparable_config(without_new_keys(kth)) == comparable_config(kth)
+    mnist = experiment("mnist", "cpu").to_dict()  # drops it at step 30,000: the default (never) is another run
+    assert comparable_config(without_new_keys(mnist)) != comparable_config(mnist)
+    assert comparable_config(without_new_keys(mnist), ("lr_drop_at",)) == comparable_config(mnist, ("lr_drop_at",))
+    assert "device" not in comparable_config(mnist, ("device",))["train"]
