@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ from data_utils import MovingMNIST  # noqa: E402
 from data_utils.turntable import TurntableDataset  # noqa: E402
 from drnet_core import experiment  # noqa: E402
 from drnet_core.report import run_info  # noqa: E402
-from drnet_core.runtime import describe_hardware, resolve_device  # noqa: E402
+from drnet_core.runtime import describe_hardware, peak_rss_gib, resolve_device  # noqa: E402
 from drnet_core.train import Trainer, draw_batch  # noqa: E402
 
 MODELS = ("mnist", "norb", "kth", "kth_ae")
@@ -181,7 +180,7 @@ def main() -> None:
                 flush=True,
             )
     gen = generator_speed()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak = peak_rss_gib()
     if device.type == "cuda":
         peak = max(peak, torch.cuda.max_memory_allocated() / 2**30)
     table = markdown(rows, gen, str(describe_hardware(device)), peak)

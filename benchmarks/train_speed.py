@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from data_utils import MovingMNIST  # noqa: E402
 from drnet_core import experiment, losses  # noqa: E402
 from drnet_core.report import run_info  # noqa: E402
-from drnet_core.runtime import cpu_has_native_bf16  # noqa: E402
+from drnet_core.runtime import cpu_has_native_bf16, peak_rss_gib  # noqa: E402
 from drnet_core.train import Trainer  # noqa: E402
 
 REFERENCE = {"model.nf": 64, "model.skips": True, "model.pose_dim": 10, "model.content_dim": 128, "model.code_norm": "tanh", "train.batch_size": 100}
@@ -93,12 +92,13 @@ class ReferenceStep:
 def peak_rss_of_cpu_profile(steps: int = 5) -> float:
     """Peak resident memory (GiB) of a fresh process that trains the `cpu` profile for a few steps."""
     code = (
-        "import resource, torch; from data_utils import MovingMNIST; from drnet_core import experiment, Trainer;"
+        "import torch; from data_utils import MovingMNIST; from drnet_core import experiment, Trainer;"
+        "from drnet_core.runtime import peak_rss_gib;"
         f"exp = experiment('mnist', 'cpu'); Trainer(exp, MovingMNIST('train', seq_len=exp.data.seq_len), progress=False).fit({steps});"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(peak_rss_gib())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
-    return int(out.stdout.strip().splitlines()[-1]) / 2**20
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -168,7 +168,7 @@ def main() -> None:
         print(f"  speed-up, bf16 autocast trainer (train.precision=bf16): {ratio_bf16:.2f}×")
     else:
         print("  bf16 autocast not timed: this CPU has no native bf16")
-    rss_here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    rss_here = peak_rss_gib()
     rss_cpu = peak_rss_of_cpu_profile()
     print(f"peak memory: this benchmark {rss_here:.2f} GiB; training the `cpu` profile {rss_cpu:.2f} GiB")
     if args.json:

@@ -86,3 +86,20 @@ def versions() -> dict[str, str]:
     from drnet_core import __version__
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__, "drnet_core": __version__}
+
+
+def peak_rss_gib() -> float:
+    """This process's peak resident memory in GiB.
+
+    On Linux it reads ``VmHWM`` from ``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` survives
+    ``fork`` + ``exec``, so a child started by a large parent reports the parent's peak instead of its own.
+    Elsewhere it falls back to ``ru_maxrss`` (kilobytes on Linux/BSD, bytes on macOS).
+    """
+    with contextlib.suppress(OSError):
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20  # kB
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**30 if platform.system() == "Darwin" else peak / 2**20
