@@ -20,7 +20,7 @@ from drnet_core.config import current_profile, experiment
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor
 from drnet_core.pretrained import load_or_train_model, load_or_train_predictor
-from drnet_core.probe import train_probe
+from drnet_core.probe import encode_all, train_probe
 
 #: The stand-in of each profile: ci renders 6 train and 3 test persons in 48-frame clips; the others all 25 in 100.
 KTH_STANDIN = {
@@ -165,19 +165,8 @@ def nearest_training_frames(model: DRNet, queries: torch.Tensor, train_frames: t
     Distances are Euclidean between unit-norm codes (for "content+pose", between the concatenated [h_c, h_p]).
     Returns ``{"pose": (Q,), "content+pose": (Q,)}`` indices into ``train_frames``.
     """
-    model.eval()
-    device = next(model.parameters()).device
-
-    def codes(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        content, pose = [], []
-        for start in range(0, len(frames), batch_size):
-            x = frames[start : start + batch_size].to(device)
-            content.append(model.encode_content(x).float().cpu())
-            pose.append(model.encode_pose(x).float().cpu())
-        return torch.cat(content), torch.cat(pose)
-
-    q_content, q_pose = codes(queries)
-    t_content, t_pose = codes(train_frames)
+    q_content, q_pose = encode_all(model, queries, batch_size)
+    t_content, t_pose = encode_all(model, train_frames, batch_size)
     return {
         "pose": torch.cdist(q_pose, t_pose).argmin(1),
         "content+pose": torch.cdist(torch.cat([q_content, q_pose], 1), torch.cat([t_content, t_pose], 1)).argmin(1),
