@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -32,14 +33,11 @@ from drnet_core.report import run_info  # noqa: E402
 from drnet_core.runtime import autocast, cpu_has_native_bf16  # noqa: E402
 
 
-@torch.no_grad()
 def same_frame_accuracy(model: DRNet, count: int = 1000) -> tuple[float, float]:
     """Digit accuracy of D(E_c(x), E_p(x)) and of the swap D(E_c(x_i), E_p(x_j)) on the held-out swap set."""
     pairs, classifier = swap_pairs(count), load_digit_classifier()
-    recon = torch.cat([model.swap(pairs.content_frames[i : i + 250], pairs.content_frames[i : i + 250]) for i in range(0, count, 250)])
-    logits = classifier(recon.float()[:, :2].reshape(-1, 1, 64, 64))
-    same = (logits.argmax(1) == pairs.labels.reshape(-1)).float().mean().item()
-    return same, swap_metrics(model, pairs, classifier)["swap_accuracy"]
+    same_frame = dataclasses.replace(pairs, pose_frames=pairs.content_frames, ideal=pairs.content_frames)
+    return swap_metrics(model, same_frame, classifier)["swap_accuracy"], swap_metrics(model, pairs, classifier)["swap_accuracy"]
 
 
 def content_probe(model: DRNet, train_frames: int = 6000, test_frames: int = 2000) -> list[float]:

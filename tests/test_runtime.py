@@ -38,7 +38,7 @@ def test_a_bf16_step_on_the_cpu_gives_the_float32_losses_within_bf16_rounding(tm
 def test_peak_memory_of_a_child_process_is_its_own_not_the_parents():
     """ru_maxrss survives fork + exec; the benchmark's per-profile memory figure must not inherit ours."""
     ballast = bytearray(1 << 30)  # 1 GiB, touched page by page so that it is resident
-    ballast[:: 4096] = b"\x01" * len(range(0, len(ballast), 4096))
+    ballast[::4096] = b"\x01" * (len(ballast) // 4096)
     assert peak_rss_gib() > 1.0
     code = "from drnet_core.runtime import peak_rss_gib; print(peak_rss_gib())"
     child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
