@@ -1,0 +1,60 @@
+"""The weights committed under ``checkpoints/``: they fit the repository's budget, and every one verifies.
+
+The design card caps all committed checkpoints together at 25 MB, so that a clone stays small. Each
+``.pt`` must have its JSON sidecar and match the sha256 written there; a file replaced by hand, or a
+sidecar left over from other weights, fails here before a chapter trips on it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from drnet_core.checkpoint import REPO_CHECKPOINTS, load_checkpoint, read_sidecar, sha256_of
+
+BUDGET_BYTES = 25 * 10**6
+
+
+def committed_files() -> list:
+    """The files of ``checkpoints/`` that git tracks (all of them when this is not a git checkout)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", str(REPO_CHECKPOINTS)], cwd=REPO_CHECKPOINTS.parent, capture_output=True, check=True
+        ).stdout.decode()
+        files = [REPO_CHECKPOINTS.parent / name for name in listed.split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+    return files or sorted(p for p in REPO_CHECKPOINTS.glob("*") if p.is_file())
+
+
+def test_committed_checkpoints_stay_under_25_mb():
+    files = committed_files()
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    largest = sorted(files, key=lambda p: p.stat().st_size if p.is_file() else 0)[-3:]
+    assert total < BUDGET_BYTES, f"checkpoints/ holds {total / 1e6:.2f} MB (budget 25 MB); largest: {[p.name for p in largest]}"
+
+
+@pytest.mark.parametrize("weights", sorted(REPO_CHECKPOINTS.glob("*.pt")), ids=lambda p: p.name)
+def test_every_committed_weight_file_matches_its_sidecar(weights):
+    sidecar = weights.with_suffix(".json")
+    assert sidecar.is_file(), f"{weights.name} has no sidecar {sidecar.name}"
+    meta = read_sidecar(sidecar)
+    assert meta["weights"] == weights.name
+    assert sha256_of(weights) == meta["sha256"], f"{weights.name} does not match the sha256 in {sidecar.name}"
+    state, _ = load_checkpoint(weights)  # weights_only=True: refuses anything but tensors
+    assert state, f"{weights.name} holds no tensors"
+
+
+def test_committed_mnist_weights_are_the_cpu_profiles_model():
+    """Retraining with the ``cpu`` profile must rebuild the committed network, not another one."""
+    from drnet_core.config import experiment
+
+    sidecar = REPO_CHECKPOINTS / "mnist_cpu.json"
+    if not sidecar.is_file():
+        pytest.skip("no committed Moving MNIST weights")
+    committed = read_sidecar(sidecar)["config"]
+    profile = experiment("mnist", "cpu").to_dict()
+    assert committed["model"] == profile["model"]
+    for key in ("steps", "batch_size", "max_offset", "beta", "lr", "lr_drop_at"):
+        assert committed["train"][key] == profile["train"][key], key
