@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from data_utils.pairs import pick_pairs
 from drnet_core import losses
-from drnet_core.checkpoint import CheckpointError, config_differences, load_checkpoint, read_sidecar, save_checkpoint
+from drnet_core.checkpoint import CheckpointError, atomic_write_bytes, config_differences, load_checkpoint, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, comparable_config
 from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
@@ -359,7 +359,28 @@ class Trainer:
         if self.out_dir is None or not (self.out_dir / f"{STATE_NAME}.json").is_file():
             return False
         self.load_state(self.out_dir / STATE_NAME)
+        if self.dist.is_main:
+            self._drop_log_records_after(self.step)
         return True
+
+    def _drop_log_records_after(self, step: int) -> None:
+        """Cut the metrics log back to the checkpoint: the steps after it are trained (and logged) again.
+
+        Without this a run stopped between two checkpoints logs those steps twice, and a line cut short by
+        the stop would break every reader of the log. Rewritten atomically.
+        """
+        log = self.out_dir / METRICS_NAME
+        if not log.is_file():
+            return
+        kept = []
+        for line in log.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short when the run was stopped
+            if isinstance(record, dict) and record.get("step", 0) <= step:
+                kept.append(line)
+        atomic_write_bytes(log, "".join(f"{line}\n" for line in kept).encode())
 
 
 # The learning-rate drop may be set or moved when a run is extended: it acts on the steps still to come.

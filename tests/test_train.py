@@ -97,6 +97,22 @@ def test_resume_matches_uninterrupted_training(tiny_experiment, train_digits, tm
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
+def test_resume_cuts_the_log_back_to_the_checkpoint(tiny_experiment, train_digits, tmp_path):
+    """A run stopped between checkpoints logged steps it will train again; resuming keeps each step once."""
+    from drnet_core.config import with_overrides
+
+    exp = with_overrides(tiny_experiment, {"train.log_every": 1, "train.checkpoint_every": 4})
+    Trainer(exp, train_digits, out_dir=tmp_path, progress=False).fit(4)
+    log = tmp_path / "metrics.jsonl"
+    with open(log, "a") as handle:  # what a stop at step 6 leaves: steps 5-6 logged, no checkpoint, a cut line
+        handle.write('{"step": 5, "rec": 1.0}\n{"step": 6, "rec": 1.0}\n{"step": 7, "re')
+    resumed = Trainer(exp, train_digits, out_dir=tmp_path, progress=False)
+    assert resumed.resume_if_possible() and resumed.step == 4
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2, 3, 4]
+    resumed.fit(6)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
 def test_resume_refuses_another_config(tiny_experiment, train_digits, tmp_path):
     from drnet_core import CheckpointError
     from drnet_core.config import with_overrides
