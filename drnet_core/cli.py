@@ -94,7 +94,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from drnet_core.distributed import init_from_env, shutdown
 
-    exp = experiment(args.dataset, args.profile, **dict(args.set))
+    overrides = dict(args.set)
+    if args.steps:  # recorded in the config, so that the checkpoint's sidecar says how long the run was meant to be
+        overrides["train.steps"] = args.steps
+    exp = experiment(args.dataset, args.profile, **overrides)
     device = resolve_device(exp.train.device)
     info = init_from_env(device.type)  # several processes when launched by torchrun
     if info.is_main:
@@ -137,8 +140,7 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
     elif args.init_from:
         trainer.warm_start(args.init_from)
         say(f"started from the weights of {args.init_from} at step {trainer.step} (fresh optimisers)", flush=True)
-    steps = args.steps or exp.train.steps
-    trainer.fit(steps)
+    trainer.fit(exp.train.steps)
     say(json.dumps(trainer.metadata()), flush=True)
     return 0
 

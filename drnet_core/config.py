@@ -137,10 +137,11 @@ def _mnist(profile: str) -> Experiment:
     if profile == "cpu":
         return Experiment(
             profile,
-            ModelConfig(nf=24),
+            ModelConfig(nf=32),
             DataConfig(seq_len=20),
-            # 30,000 steps at lr 0.002, then 0.0005: the drop gave +0.05 swap accuracy within 1,250 steps (measured)
-            TrainConfig(steps=36_000, lr_drop_at=30_000, batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
+            # nf 32 led nf 24 at every step (0.71 against 0.60 held-out swap accuracy at 21,500 steps, measured);
+            # 45,000 steps at lr 0.002, then 0.0005: the drop gave about +0.04 within 2,000 steps (measured)
+            TrainConfig(steps=60_000, lr_drop_at=45_000, batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300),
             eval_swaps=1000,
         )
     return Experiment(
@@ -250,7 +251,9 @@ def lstm_settings(profile: str | None = None, dataset: str = "mnist") -> LSTMSet
     if profile == "ci":
         return LSTMSettings(hidden=64, steps=40, batch_size=16, pool_clips=64)
     if profile == "cpu":
-        return LSTMSettings(steps=1000, batch_size=64, pool_clips=3000)
+        # 2×128 rather than the paper's 2×256, as for KTH: it keeps the committed checkpoints under 25 MB next to
+        # the nf-32 DRNet (6.4 MB), and it only has to carry a 5-dimensional pose through bounces
+        return LSTMSettings(hidden=128, steps=1000, batch_size=64, pool_clips=3000)
     return LSTMSettings(steps=20_000, batch_size=100)
 
 

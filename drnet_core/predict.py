@@ -4,14 +4,14 @@
     h̃_p^{t+2} = LSTM(h̃_p^{t+1}, h_c^t)       x̃^{t+2} = D(h̃_p^{t+2}, h_c^t)        (eq. 7)
 
 The content h_c (and, for a U-Net model, the skips) stays fixed from the **last observed** frame;
-only the pose is predicted. The LSTM (2 layers of 256 cells, section 4.1) is trained separately
+only the pose is predicted. The LSTM (2 layers of 256 cells in section 4.1; the ``cpu`` profile uses 2×128) is trained separately
 with an L2 loss on the next pose, the DRNet frozen in ``eval()`` mode (the public code leaves its
 BatchNorm in train mode: pitfall 5). During training the true poses are fed in (teacher forcing);
 in generation the predictions are fed back once the observed frames run out.
 
 Public API::
 
-    predictor = Predictor.load("checkpoints/mnist_cpu_lstm.pt")   # carries its DRNet
+    predictor = Predictor.load("checkpoints/mnist_lstm_cpu.pt")   # embeds its DRNet, or names its checkpoint and sha256
     future = predictor.rollout(frames, n_future)   # (B, T_obs, 3, 64, 64) → (B, n_future, 3, 64, 64)
 
 Taught in book/02_moving_mnist.ipynb.

@@ -12,7 +12,8 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     # a second call resumes instead of starting over
     assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "4", "--no-progress", *sizes]) == 0
     assert "resumed from" in capsys.readouterr().out
-    assert json.loads((run / "model.json").read_text())["step"] == 4
+    model_sidecar = json.loads((run / "model.json").read_text())
+    assert model_sidecar["step"] == 4 and model_sidecar["config"]["train"]["steps"] == 4  # --steps is recorded
     assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20"]) == 0
     out = capsys.readouterr().out
     assert "content-swap digit accuracy" in out and "swap pose error" in out
