@@ -192,7 +192,8 @@ explorer.show()
 
 Section 3.1: an LSTM reads the pose vectors and predicts the next one, with the content fixed from the **last
 observed** frame (eq. 6–7). It never sees pixels or content changes; the decoder draws every frame. On MNIST it
-observes 5 frames and is trained to predict 10 (2 layers of 256 cells, Adam, learning rate 0.002); at test time we
+observes 5 frames and is trained to predict 10 (2 layers of 256 cells in the paper, 128 in the `cpu` profile; Adam,
+learning rate 0.002); at test time we
 let it run for 500 steps, feeding back its own predictions.
 """),
     ("code", r"""
