@@ -81,7 +81,9 @@ The log records every loss term, $C$'s accuracy on the training pairs, and, ever
 swap figures defined below, measured on held-out clips. The pose adversarial loss stays above its minimum
 $\log 2$ and $C$ stays above chance: the game of the previous chapter, at scale, with the discriminator still
 finding some clip identity in the pose. Read the swap accuracy's curve before trusting the grid below: it shows
-how far this run has got.
+how far this run has got. The second plot puts the same figures against wall-clock time, which counts every
+second of each logged window: a long straight stretch there is a pause or a machine shared with other jobs, not
+slow learning (the history line of the weights above says which).
 """),
     ("code", r"""
 log = pretrained.training_log()
