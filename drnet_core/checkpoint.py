@@ -9,7 +9,14 @@ sidecar or a config that differs from the expected one raises
 Layout of a checkpoint ``NAME``: ``NAME.pt`` (tensors) and ``NAME.json``::
 
     {"format": "drnet-checkpoint/1", "weights": "NAME.pt", "sha256": "…",
-     "storage_dtype": "float32" | "float16", "config": {...}, ...metadata}
+     "storage_dtype": "float32" | "float16" | "int8", "config": {...}, ...metadata}
+
+``int8`` storage is weight-only quantization for committed weights: every floating tensor with at least two
+dimensions and :data:`INT8_MIN_NUMEL` elements (convolution and linear weights) is stored as int8 with one float16
+scale per slice along its first dimension (symmetric, absmax / 127, round to nearest), the rest as float16. It
+is a plain dict of tensors, ``{"int8": q, "scale": s}``, so it still loads with ``weights_only=True``; loading
+returns ``q · s`` in float32. Half the bytes of float16; what it costs a model is measured before committing
+(``python -m drnet_core export --storage int8`` evaluates the model as stored).
 """
 
 from __future__ import annotations
@@ -65,31 +72,65 @@ def paths_for(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
 
 
-def _to_storage(obj: Any, half: bool) -> Any:
+STORAGE_DTYPES = ("float32", "float16", "int8")
+
+#: Smallest weight tensor that int8 storage quantizes; smaller ones (and 1-D ones) stay float16.
+INT8_MIN_NUMEL = 1024
+
+
+def _quantize_int8(tensor: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Symmetric per-slice int8: q = round(w / s), s = max|w| / 127 over each slice along dim 0."""
+    w = tensor.float()
+    scale = w.abs().flatten(1).amax(1).clamp_min(1e-12) / 127.0
+    scale = scale.half().float().clamp_min(6e-8)  # the stored (float16) scale is the one to divide by
+    shape = (-1,) + (1,) * (w.ndim - 1)
+    q = torch.round(w / scale.view(shape)).clamp_(-127, 127).to(torch.int8)
+    return {"int8": q.contiguous(), "scale": scale.half().view(shape).contiguous()}
+
+
+def _to_storage(obj: Any, storage: str) -> Any:
     if isinstance(obj, torch.Tensor):
         tensor = obj.detach().cpu()
-        return tensor.half() if half and tensor.is_floating_point() else tensor.contiguous()
+        if not tensor.is_floating_point() or storage == "float32":
+            return tensor.contiguous()
+        if storage == "int8" and tensor.ndim >= 2 and tensor.numel() >= INT8_MIN_NUMEL:
+            return _quantize_int8(tensor)
+        return tensor.half().contiguous()
     if isinstance(obj, dict):
-        return {k: _to_storage(v, half) for k, v in obj.items()}
+        return {k: _to_storage(v, storage) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_storage(v, half) for v in obj)
+        return type(obj)(_to_storage(v, storage) for v in obj)
     return obj
 
 
-def save_checkpoint(path: str | Path, state: dict, config: dict, metadata: dict | None = None, half: bool = False) -> Path:
+def _storage_name(half: bool, storage: str | None) -> str:
+    storage = storage or ("float16" if half else "float32")
+    if storage not in STORAGE_DTYPES:
+        raise ValueError(f"storage must be one of {STORAGE_DTYPES}, got {storage!r}")
+    return storage
+
+
+def as_stored(state: Any, storage: str) -> Any:
+    """What loading ``state`` back gives after saving it with ``storage``: evaluate a model as it will be committed."""
+    return _to_float32(_to_storage(state, _storage_name(False, storage)))
+
+
+def save_checkpoint(path: str | Path, state: dict, config: dict, metadata: dict | None = None, half: bool = False, storage: str | None = None) -> Path:
     """Save ``state`` (a state_dict, or a dict of them) with its config; returns the sidecar path.
 
-    ``half=True`` stores floating tensors as float16 (loading returns float32).
+    ``half=True`` stores floating tensors as float16, ``storage="int8"`` quantizes the weights (module docstring);
+    loading returns float32 either way.
     """
+    storage = _storage_name(half, storage)
     weights_path, sidecar_path = paths_for(path)
     buffer = io.BytesIO()
-    torch.save(_to_storage(state, half), buffer)
+    torch.save(_to_storage(state, storage), buffer)
     atomic_write_bytes(weights_path, buffer.getvalue())
     sidecar = {
         "format": FORMAT,
         "weights": weights_path.name,
         "sha256": sha256_of(weights_path),
-        "storage_dtype": "float16" if half else "float32",
+        "storage_dtype": storage,
         "config": config,
         **(metadata or {}),
     }
@@ -129,6 +170,8 @@ def config_differences(expected: dict, found: dict, prefix: str = "") -> list[st
 def _to_float32(obj: Any) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.float() if obj.dtype == torch.float16 else obj
+    if isinstance(obj, dict) and set(obj) == {"int8", "scale"} and isinstance(obj["int8"], torch.Tensor):
+        return obj["int8"].float() * obj["scale"].float()
     if isinstance(obj, dict):
         return {k: _to_float32(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

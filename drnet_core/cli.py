@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from drnet_core.checkpoint import REPO_CHECKPOINTS
+from drnet_core.checkpoint import REPO_CHECKPOINTS, STORAGE_DTYPES
 from drnet_core.config import PROFILES, Experiment, experiment
 from drnet_core.distributed import DistInfo
 from drnet_core.runtime import describe_hardware, resolve_device, versions
@@ -78,10 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("inception-score", help="train (or load) the action classifier and print the Inception score by offset (Fig. 9)")
     score.add_argument("--profile", choices=PROFILES, default=None)
     score.add_argument("--threads", type=int, default=None)
-    ex = sub.add_parser("export", help="evaluate a run's model and write it (fp16) with its metrics, e.g. into checkpoints/")
+    ex = sub.add_parser("export", help="write a run's model with its metrics (evaluated as stored), e.g. into checkpoints/")
     ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
     ex.add_argument("--to", type=Path, required=True, help="checkpoint path to write, e.g. checkpoints/mnist_cpu.pt")
     ex.add_argument("--swaps", type=int, default=1000)
+    ex.add_argument("--storage", choices=STORAGE_DTYPES, default="float16", help="int8: weight-only quantization, half the bytes")
     ev = sub.add_parser("eval", help="content-swap accuracy and swap pose error on held-out swaps")
     ev.add_argument("dataset", choices=["mnist"])
     ev.add_argument("--checkpoint", type=Path, default=REPO_CHECKPOINTS / "mnist_cpu.pt")
@@ -138,8 +139,7 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
     if trainer.resume_if_possible():
         say(f"resumed from {args.out} at step {trainer.step}", flush=True)
     elif args.init_from:
-        trainer.warm_start(args.init_from)
-        say(f"started from the weights of {args.init_from} at step {trainer.step} (fresh optimisers)", flush=True)
+        say(trainer.warm_start(args.init_from), flush=True)
     trainer.fit(exp.train.steps)
     say(json.dumps(trainer.metadata()), flush=True)
     return 0
@@ -272,18 +272,19 @@ def cmd_inception_score(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
-    from drnet_core.checkpoint import read_sidecar, save_checkpoint
+    from drnet_core.checkpoint import as_stored, read_sidecar, save_checkpoint
     from drnet_core.metrics import swap_metrics, swap_pairs
     from drnet_core.model import DRNet
 
     model = DRNet.load(args.run / "model.pt")
     sidecar = read_sidecar(args.run / "model.json")
+    model.load_state_dict(as_stored(model.state_dict(), args.storage))  # the figures are those of the stored weights
     result = swap_metrics(model, swap_pairs(args.swaps))
     metadata = {k: sidecar[k] for k in ("step", "wall_time_s", "hardware", "precision", "versions") if k in sidecar}
     metadata["profile"] = sidecar["config"].get("profile")
     metadata["metrics"] = {**{k: round(v, 4) for k, v in result.items()}, "swaps": args.swaps}
     metadata["metrics_command"] = f"python -m drnet_core eval mnist --checkpoint {args.to} --swaps {args.swaps}"
-    save_checkpoint(args.to, model.state_dict(), sidecar["config"], metadata, half=True)
+    save_checkpoint(args.to, model.state_dict(), sidecar["config"], metadata, storage=args.storage)
     log = args.run / "metrics.jsonl"
     if log.is_file():
         shutil.copyfile(log, args.to.with_name(args.to.stem + "_metrics.jsonl"))

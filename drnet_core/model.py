@@ -117,9 +117,12 @@ class DRNet(nn.Module):
         return self.decode(content, self.encode_pose(pose_frames), skips)
 
     # -- checkpoints ----------------------------------------------------------------------------
-    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False) -> Path:
-        """Write NAME.pt (state_dict) and NAME.json (config, sha256, ``metadata``) atomically."""
-        return save_checkpoint(path, self.state_dict(), {"model": dataclasses.asdict(self.config)}, metadata, half=half)
+    def save(self, path: str | Path, metadata: dict | None = None, half: bool = False, storage: str | None = None) -> Path:
+        """Write NAME.pt (state_dict) and NAME.json (config, sha256, ``metadata``) atomically.
+
+        ``half`` or ``storage`` ("float32", "float16", "int8") choose how the weights are stored (checkpoint.py).
+        """
+        return save_checkpoint(path, self.state_dict(), {"model": dataclasses.asdict(self.config)}, metadata, half=half, storage=storage)
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DRNet:

@@ -36,6 +36,7 @@ from drnet_core.config import Experiment, comparable_config
 from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
+from drnet_core.widen import widen_drnet
 
 
 class ClipSource(Protocol):
@@ -339,20 +340,31 @@ class Trainer:
         self.step = int(sidecar["step"])
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))
 
-    def warm_start(self, path: str | Path) -> None:
-        """Start from a model checkpoint's weights and step count, with fresh optimisers.
+    def warm_start(self, path: str | Path) -> str:
+        """Start from a model checkpoint's weights and step count, with fresh optimisers; returns what it did.
 
         Not an exact resume (Adam's moments are lost): use it to continue from committed fp16 weights
-        when the full trainer state is not at hand. The model config must match.
+        when the full trainer state is not at hand. The model config must match, except that a DCGAN model
+        may start from a narrower one (smaller ``nf``): it is widened function-preservingly first
+        (:func:`drnet_core.widen.widen_drnet`, Net2WiderNet).
         """
         sidecar = read_sidecar(path)
-        diffs = config_differences({"model": self.experiment.to_dict()["model"]}, {"model": sidecar["config"].get("model", {})})
+        wanted, found = self.experiment.to_dict()["model"], dict(sidecar["config"].get("model", {}))
+        narrower = isinstance(found.get("nf"), int) and found["nf"] < wanted["nf"]
+        diffs = config_differences({"model": wanted}, {"model": {**found, "nf": wanted["nf"]} if narrower else found})
         if diffs:
             raise CheckpointError(f"cannot start from {path}: another model config:\n  " + "\n  ".join(diffs))
-        state, sidecar = load_checkpoint(path, map_location=self.device)
-        self.model.load_state_dict(state.get("model", state))
+        if narrower:
+            state = widen_drnet(DRNet.load(path), wanted["nf"], seed=self.cfg.seed).state_dict()
+            sidecar = read_sidecar(path)
+        else:
+            state, sidecar = load_checkpoint(path, map_location=self.device)
+            state = state.get("model", state)
+        self.model.load_state_dict(state)
         self.step = int(sidecar.get("step", 0))
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))
+        widened = f", widened from nf {found['nf']} to {wanted['nf']} (Net2WiderNet)" if narrower else ""
+        return f"started from the weights of {path} at step {self.step} (fresh optimisers{widened})"
 
     def resume_if_possible(self) -> bool:
         """Load ``out_dir/trainer_state`` if it exists; returns whether it did."""

@@ -30,6 +30,35 @@ def test_half_storage_loads_as_float32(model, tmp_path):
     assert torch.allclose(state["decoder.out.weight"], model.state_dict()["decoder.out.weight"], atol=1e-3)
 
 
+def test_int8_storage_quantizes_weights_within_half_a_step_and_halves_the_file(model, tmp_path):
+    from drnet_core.checkpoint import INT8_MIN_NUMEL, as_stored
+
+    model.save(tmp_path / "h", storage="float16")
+    model.save(tmp_path / "q", storage="int8")
+    assert (tmp_path / "q.pt").stat().st_size < 0.6 * (tmp_path / "h.pt").stat().st_size
+    raw = torch.load(tmp_path / "q.pt", weights_only=True)
+    assert raw["decoder.stem.0.weight"]["int8"].dtype == torch.int8  # (c + p, 8 nf, 4, 4): one scale per row
+    assert raw["decoder.out.weight"].dtype == torch.float16  # small (nf, 3, 4, 4) and 1-D tensors stay float16
+    assert raw["decoder.out.bias"].dtype == torch.float16
+    state, sidecar = load_checkpoint(tmp_path / "q")
+    assert sidecar["storage_dtype"] == "int8"
+    for name, original in model.state_dict().items():
+        loaded = state[name]
+        assert loaded.shape == original.shape and loaded.dtype == original.dtype
+        if original.is_floating_point() and original.ndim >= 2 and original.numel() >= INT8_MIN_NUMEL:
+            step = original.abs().flatten(1).amax(1) / 127  # one quantization step per slice
+            error = (loaded - original).abs().flatten(1).amax(1)
+            assert (error <= 0.51 * step + 1e-4 * step.max()).all(), name
+            assert not torch.equal(loaded, original), f"{name} should be quantized"
+    assert torch.equal(as_stored(model.state_dict(), "int8")["decoder.stem.0.weight"], state["decoder.stem.0.weight"])
+    x = torch.rand(2, 3, 64, 64)
+    quantized = DRNet.load(tmp_path / "q")
+    gap = (quantized.swap(x, x.flip(0)) - model.swap(x, x.flip(0))).abs().max().item()
+    assert gap < 0.05
+    with pytest.raises(ValueError, match="storage must be one of"):
+        model.save(tmp_path / "bad", storage="int4")
+
+
 def test_corrupt_weights_fail_the_hash(model, tmp_path):
     model.save(tmp_path / "c.pt")
     raw = bytearray((tmp_path / "c.pt").read_bytes())
