@@ -280,7 +280,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     sidecar = read_sidecar(args.run / "model.json")
     model.load_state_dict(as_stored(model.state_dict(), args.storage))  # the figures are those of the stored weights
     result = swap_metrics(model, swap_pairs(args.swaps))
-    metadata = {k: sidecar[k] for k in ("step", "wall_time_s", "hardware", "precision", "versions") if k in sidecar}
+    metadata = {k: sidecar[k] for k in ("step", "wall_time_s", "hardware", "precision", "versions", "started_from") if k in sidecar}
     metadata["profile"] = sidecar["config"].get("profile")
     metadata["metrics"] = {**{k: round(v, 4) for k, v in result.items()}, "swaps": args.swaps}
     metadata["metrics_command"] = f"python -m drnet_core eval mnist --checkpoint {args.to} --swaps {args.swaps}"

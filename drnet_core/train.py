@@ -132,6 +132,7 @@ class Trainer:
         self.disc_weight = cfg.beta if cfg.beta > 0 else 1.0
         self.step = 0
         self.wall_time = 0.0
+        self.started_from: dict | None = None  # the checkpoint a warm start began from (recorded in every sidecar)
         self.hardware = describe_hardware(self.device)
 
     # -- one iteration --------------------------------------------------------------------------
@@ -302,6 +303,7 @@ class Trainer:
             "hardware": str(self.hardware),
             "precision": self.precision,
             "versions": versions(),
+            **({"started_from": self.started_from} if self.started_from else {}),
         }
 
     def save(self) -> None:
@@ -339,6 +341,7 @@ class Trainer:
         self.scaler_disc.load_state_dict(state["scaler_disc"])
         self.step = int(sidecar["step"])
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))
+        self.started_from = sidecar.get("started_from")
 
     def warm_start(self, path: str | Path) -> str:
         """Start from a model checkpoint's weights and step count, with fresh optimisers; returns what it did.
@@ -363,6 +366,9 @@ class Trainer:
         self.model.load_state_dict(state)
         self.step = int(sidecar.get("step", 0))
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))
+        self.started_from = {"checkpoint": str(path), "sha256": sidecar["sha256"], "step": self.step, "nf": found.get("nf"), "widened": narrower}
+        if sidecar.get("started_from"):
+            self.started_from["which_started_from"] = sidecar["started_from"]
         widened = f", widened from nf {found['nf']} to {wanted['nf']} (Net2WiderNet)" if narrower else ""
         return f"started from the weights of {path} at step {self.step} (fresh optimisers{widened})"
 

@@ -71,6 +71,7 @@ def test_warm_start_widens_a_narrower_checkpoint(tiny_experiment, train_digits, 
     wide = Trainer(with_overrides(tiny_experiment, {"model.nf": 6}), train_digits, progress=False)
     assert "widened from nf 4 to 6" in wide.warm_start(tmp_path / "narrow.pt")
     assert wide.step == 2 and wide.model.config.nf == 6
+    assert wide.metadata()["started_from"]["widened"] and wide.metadata()["started_from"]["nf"] == 4
     x = torch.rand(3, 3, 64, 64)
     narrow.model.eval(), wide.model.eval()
     gap = (narrow.model.swap(x, x.flip(0)) - wide.model.swap(x, x.flip(0))).abs().max().item()
