@@ -70,6 +70,10 @@ class TrainConfig:
     eval_swaps: int = 500
     sync_bn: bool = False  # several processes (torchrun): batch statistics over the global batch
     compile: bool = False  # torch.compile each network; pays off on GPUs (on a 2-core CPU the first step costs ~30 s)
+    # not in the paper: train at width widen_from_nf until step widen_at, then widen to model.nf (Net2WiderNet,
+    # drnet_core/widen.py) with fresh optimisers; 0 trains at model.nf throughout
+    widen_from_nf: int = 0
+    widen_at: int = 0
 
 
 def comparable_config(config: dict, ignore_train: tuple[str, ...] = ()) -> dict:

@@ -19,6 +19,7 @@ Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 from data_utils.pairs import pick_pairs
 from drnet_core import losses
 from drnet_core.checkpoint import CheckpointError, atomic_write_bytes, config_differences, load_checkpoint, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, comparable_config
+from drnet_core.config import Experiment, ModelConfig, comparable_config
 from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
@@ -105,28 +106,10 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         if cfg.batch_size < 2:
             raise ValueError("batch_size must be >= 2: C's different-clip pairs come from other clips of the batch")
+        if cfg.widen_from_nf and not (0 < cfg.widen_from_nf < experiment.model.nf and cfg.widen_at > 0):
+            raise ValueError(f"widen_from_nf={cfg.widen_from_nf} must lie below model.nf={experiment.model.nf}, with widen_at > 0 (got {cfg.widen_at})")
         torch.manual_seed(cfg.seed)
-        self.model = DRNet(experiment.model)
-        if cfg.sync_bn and dist_info.active:
-            convert_sync_batchnorm(self.model)
-        self.model = self.model.to(self.device)
-        broadcast_parameters(self.model, dist_info)
-        if cfg.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
-        m = self.model
-        if cfg.compile:  # compile the networks in place; parameters and state_dict keys are unchanged
-            for net in m.children():
-                net.compile()
-        # E_c, E_p and D (or the AE baseline's single encoder and D), in registration order
-        main_params = [p for name, p in m.named_parameters() if not name.startswith("discriminator.")]
-        self.main_params, self.disc_params = main_params, list(m.discriminator.parameters())
-        self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
-        self.opt_disc = torch.optim.Adam(m.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        use_scaler = self.precision == "fp16"
-        self.scaler_main = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self.scaler_disc = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self._build(DRNet(self.model_config_at(0)))
         # With β = 0 the paper has no adversary; we still train C (at weight 1) as a probe of how much
         # clip identity the pose carries. Its loss never reaches E_p then.
         self.disc_weight = cfg.beta if cfg.beta > 0 else 1.0
@@ -224,6 +207,7 @@ class Trainer:
         self.model.train()
         try:
             while self.step < target:
+                self._widen_if_due()
                 self._set_learning_rate()
                 x_t, x_tk = draw_batch(self.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, self.step))
                 x_t, x_tk = rank_slice(x_t, self.dist), rank_slice(x_tk, self.dist)
@@ -296,6 +280,43 @@ class Trainer:
             handle.write(json.dumps(record) + "\n")
 
     # -- checkpoints ----------------------------------------------------------------------------
+    def model_config_at(self, step: int) -> ModelConfig:
+        """The network trained at ``step``: ``model`` itself, or its narrower start before ``widen_at``."""
+        cfg, model = self.cfg, self.experiment.model
+        return dataclasses.replace(model, nf=cfg.widen_from_nf) if cfg.widen_from_nf and step < cfg.widen_at else model
+
+    def _build(self, model: DRNet) -> None:
+        """Place ``model`` on the device (memory format, SyncBatchNorm, compile) and give it fresh optimisers."""
+        cfg, dist_info = self.cfg, self.dist
+        if cfg.sync_bn and dist_info.active:
+            convert_sync_batchnorm(model)
+        model = model.to(self.device)
+        broadcast_parameters(model, dist_info)
+        if cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
+        if cfg.compile:  # compile the networks in place; parameters and state_dict keys are unchanged
+            for net in model.children():
+                net.compile()
+        self.model = m = model
+        # E_c, E_p and D (or the AE baseline's single encoder and D), in registration order
+        main_params = [p for name, p in m.named_parameters() if not name.startswith("discriminator.")]
+        self.main_params, self.disc_params = main_params, list(m.discriminator.parameters())
+        self.opt_main = torch.optim.Adam(main_params, lr=cfg.lr, betas=cfg.betas)
+        self.opt_disc = torch.optim.Adam(m.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
+        use_scaler = self.precision == "fp16"
+        self.scaler_main = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.scaler_disc = torch.amp.GradScaler("cuda", enabled=use_scaler)
+
+    def _widen_if_due(self) -> None:
+        """At ``widen_at``, grow the network to ``model.nf`` without changing its function (fresh optimisers)."""
+        wanted = self.model_config_at(self.step)
+        if wanted.nf != self.model.config.nf:
+            training = self.model.training
+            self._build(widen_drnet(self.model, wanted.nf, seed=self.cfg.seed))
+            self.model.train(training)
+
     def metadata(self) -> dict:
         return {
             "step": self.step,
@@ -304,6 +325,7 @@ class Trainer:
             "precision": self.precision,
             "versions": versions(),
             **({"started_from": self.started_from} if self.started_from else {}),
+            **({"network": dataclasses.asdict(self.model.config)} if self.cfg.widen_from_nf else {}),  # narrow or widened
         }
 
     def save(self) -> None:
@@ -321,7 +343,9 @@ class Trainer:
             "scaler_disc": self.scaler_disc.state_dict(),
         }
         save_checkpoint(self.out_dir / STATE_NAME, state, config, self.metadata())
-        save_checkpoint(self.out_dir / MODEL_NAME, self.model.state_dict(), config, self.metadata())
+        # before widen_at the network is narrower than the experiment's: its own config lets DRNet.load rebuild it
+        model_config = {**config, "model": dataclasses.asdict(self.model.config)}
+        save_checkpoint(self.out_dir / MODEL_NAME, self.model.state_dict(), model_config, self.metadata())
 
     def load_state(self, path: str | Path) -> None:
         """Continue from a trainer state written by :meth:`save`; refuses one from another config.
@@ -334,6 +358,9 @@ class Trainer:
         if diffs:
             raise CheckpointError(f"cannot resume from {path}: it was trained with another config:\n  " + "\n  ".join(diffs))
         state, sidecar = load_checkpoint(path, map_location=self.device)
+        network = ModelConfig(**sidecar["network"]) if "network" in sidecar else self.experiment.model
+        if network != self.model.config:  # a state saved after the widening
+            self._build(DRNet(network))
         self.model.load_state_dict(state["model"])
         self.opt_main.load_state_dict(state["opt_main"])
         self.opt_disc.load_state_dict(state["opt_disc"])
@@ -352,7 +379,8 @@ class Trainer:
         (:func:`drnet_core.widen.widen_drnet`, Net2WiderNet).
         """
         sidecar = read_sidecar(path)
-        wanted, found = self.experiment.to_dict()["model"], dict(sidecar["config"].get("model", {}))
+        target = self.model_config_at(int(sidecar.get("step", 0)))
+        wanted, found = dataclasses.asdict(target), dict(sidecar["config"].get("model", {}))
         narrower = isinstance(found.get("nf"), int) and found["nf"] < wanted["nf"]
         diffs = config_differences({"model": wanted}, {"model": {**found, "nf": wanted["nf"]} if narrower else found})
         if diffs:
@@ -363,6 +391,8 @@ class Trainer:
         else:
             state, sidecar = load_checkpoint(path, map_location=self.device)
             state = state.get("model", state)
+        if target.nf != self.model.config.nf:  # a checkpoint from after widen_at
+            self._build(DRNet(target))
         self.model.load_state_dict(state)
         self.step = int(sidecar.get("step", 0))
         self.wall_time = float(sidecar.get("wall_time_s", 0.0))

@@ -1,5 +1,6 @@
 """Net2WiderNet widening of a DCGAN DRNet (drnet_core/widen.py): same function, more channels, symmetry broken."""
 
+import copy
 import dataclasses
 
 import pytest
@@ -78,3 +79,37 @@ def test_warm_start_widens_a_narrower_checkpoint(tiny_experiment, train_digits, 
     assert gap < 0.05
     wide.fit(3)  # the widened weights train on
     assert wide.step == 3
+
+
+def _widening(tiny_experiment):
+    return with_overrides(tiny_experiment, {"model.nf": 6, "train.widen_from_nf": 4, "train.widen_at": 2})
+
+
+def test_trainer_widens_at_the_configured_step_and_each_model_file_loads(tiny_experiment, train_digits, tmp_path):
+    trainer = Trainer(_widening(tiny_experiment), train_digits, out_dir=tmp_path, progress=False)
+    trainer.fit(2)
+    assert trainer.model.config.nf == 4 and DRNet.load(tmp_path / "model.pt").config.nf == 4
+    narrow = copy.deepcopy(trainer.model).eval()
+    trainer.fit(3)
+    assert trainer.model.config.nf == 6 and DRNet.load(tmp_path / "model.pt").config.nf == 6
+    assert trainer.opt_main.param_groups[0]["params"][0] is next(trainer.model.parameters())  # the optimisers follow
+    with pytest.raises(ValueError, match="must lie below model.nf"):
+        Trainer(with_overrides(tiny_experiment, {"train.widen_from_nf": 8, "train.widen_at": 2}), train_digits, progress=False)
+    assert narrow.config.nf == 4
+
+
+def test_resume_across_the_widening_matches_uninterrupted_training(tiny_experiment, train_digits, tmp_path):
+    exp = _widening(tiny_experiment)
+    straight = Trainer(exp, train_digits, out_dir=tmp_path / "a", progress=False)
+    straight.fit(4)
+    first = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    first.fit(2)  # checkpoint at step 2, still narrow
+    again = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    assert again.resume_if_possible() and again.model.config.nf == 4
+    again.fit(4)
+    later = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    assert later.resume_if_possible() and later.model.config.nf == 6  # a state saved after the widening
+    for (name, a), b in zip(straight.model.state_dict().items(), again.model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    for a, b in zip(straight.model.state_dict().values(), later.model.state_dict().values()):
+        assert torch.equal(a, b)
