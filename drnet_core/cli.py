@@ -151,13 +151,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model = DRNet.load(args.checkpoint)
     print(run_banner(model.checkpoint_info.get("profile") or "?", torch.device("cpu")), flush=True)
-    result = swap_metrics(model, swap_pairs(args.swaps))
+    pairs = swap_pairs(args.swaps, clip_content=not model.config.skips)
+    result = swap_metrics(model, pairs)
     print(f"checkpoint: {args.checkpoint}")
     print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
     print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
     print(f"swap pose error: {result['pose_error_px']:.2f} px  (vs the pose clip's own frame: {result['pose_error_vs_pose_clip_px']:.2f} px)")
     same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True))
     print(f"same-clip digit accuracy (content and pose from one clip, two times): {same['swap_accuracy']:.3f}, pose error {same['pose_error_px']:.2f} px")
+    if not model.config.skips:
+        clip = swap_metrics(model, pairs, content="clip")
+        frames = pairs.content_clips.shape[1]
+        print(f"with the clip's content (h_c averaged over its {frames} frames): digit accuracy {clip['swap_accuracy']:.3f}, ", end="")
+        print(f"pose error {clip['pose_error_px']:.2f} px")
     return 0
 
 

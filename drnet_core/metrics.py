@@ -128,14 +128,16 @@ class SwapBatch:
     pose_frames: torch.Tensor
     ideal: torch.Tensor
     labels: torch.Tensor
+    content_clips: torch.Tensor | None = None  # (N, T, C, H, W): the whole content clips, with ``clip_content=True``
 
 
-def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False) -> SwapBatch:
+def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False, clip_content: bool = False) -> SwapBatch:
     """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames.
 
     ``same_clip=True`` takes the pose from clip i itself (another random frame): a reconstruction across time.
     Its digit accuracy is what the decoder can draw when no content has to move between clips; a swap accuracy
-    far below it means the pose code carries content (chapter "Moving MNIST").
+    far below it means the pose code carries content (chapter "Moving MNIST"). ``clip_content=True`` also keeps
+    the content clips whole, for :func:`swap_metrics` with ``content="clip"`` (the same swaps, the same ideal).
     """
     test = MovingMNIST("test", seq_len=seq_len)
     specs = test.fixed_specs(count)
@@ -150,18 +152,29 @@ def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: b
         pose_frames=test.render(pose_specs)[:, 0],
         ideal=test.render(content_specs.with_positions_of(pose_specs))[:, 0],
         labels=test.digit_labels(content_specs),
+        content_clips=test.render(specs) if clip_content else None,
     )
 
 
 @torch.no_grad()
-def swap_metrics(model: torch.nn.Module, pairs: SwapBatch | None = None, classifier: DigitClassifier | None = None, batch_size: int = 250) -> dict[str, float]:
+def swap_metrics(
+    model: torch.nn.Module, pairs: SwapBatch | None = None, classifier: DigitClassifier | None = None, batch_size: int = 250, content: str = "frame"
+) -> dict[str, float]:
     """Content-swap digit accuracy and swap pose error of ``model`` (a DRNet) on held-out swaps.
+
+    ``content="frame"`` takes h_c from one frame of the content clip (the figure the issue's target is set on);
+    ``content="clip"`` averages h_c over the whole clip (:meth:`DRNet.encode_clip_content`; needs pairs made with
+    ``clip_content=True``), which removes what one frame hides, e.g. a digit behind the other.
 
     Returns ``swap_accuracy`` (fraction of digit channels read correctly), ``ceiling_accuracy``
     (the classifier on the ideal frames), ``pose_error_px`` (centroid distance to the ideal frame,
     over channels where the ideal digit is visible) and ``pose_error_vs_pose_clip_px``.
     """
-    pairs = pairs or swap_pairs()
+    if content not in ("frame", "clip"):
+        raise ValueError(f"content must be 'frame' or 'clip', got {content!r}")
+    pairs = pairs or swap_pairs(clip_content=content == "clip")
+    if content == "clip" and pairs.content_clips is None:
+        raise ValueError("content='clip' needs the whole content clips: make the pairs with swap_pairs(..., clip_content=True)")
     classifier = classifier or load_digit_classifier()
     was_training = model.training
     model.eval()
@@ -172,7 +185,11 @@ def swap_metrics(model: torch.nn.Module, pairs: SwapBatch | None = None, classif
     try:
         for start in range(0, len(pairs.labels), batch_size):
             sl = slice(start, start + batch_size)
-            swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
+            if content == "clip":
+                codes = model.encode_clip_content(pairs.content_clips[sl].to(device))
+                swapped = model.decode(codes, model.encode_pose(pairs.pose_frames[sl].to(device))).float().cpu()
+            else:
+                swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
             ideal, labels = pairs.ideal[sl], pairs.labels[sl]
             for frames, counter in ((swapped, "swap"), (ideal, "ideal")):
                 logits = classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:]))

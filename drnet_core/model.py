@@ -101,6 +101,20 @@ class DRNet(nn.Module):
             return out if return_skips else out[0]
         return (out, None) if return_skips else out
 
+    def encode_clip_content(self, clip: torch.Tensor) -> torch.Tensor:
+        """The content of a whole clip (B, T, C, H, W): h_c averaged over its T frames, (B, |h_c|).
+
+        The similarity loss (eq. 2) makes h_c the same at every time of a clip, so its mean is the clip's
+        content with each frame's accidents averaged out, such as one digit hiding behind the other. Unit-norm
+        codes (the paper) are renormalised. Models with U-Net skips need a frame's skips: use ``encode_content``.
+        """
+        if clip.ndim != 5:
+            raise ValueError(f"expected a clip shaped (B, T, C, H, W), got {tuple(clip.shape)}")
+        if self.config.skips:
+            raise ValueError("a model with U-Net skips decodes from one frame's skips: use encode_content on that frame")
+        codes = self.encode_content(clip.flatten(0, 1)).view(clip.shape[0], clip.shape[1], -1).mean(1)
+        return torch.nn.functional.normalize(codes, dim=1) if self.config.code_norm == "l2" else codes
+
     def encode_pose(self, x: torch.Tensor) -> torch.Tensor:
         """h_p = E_p(x): (B, |h_p|)."""
         self._check_frames(x)

@@ -67,3 +67,30 @@ def test_same_clip_pairs_take_the_pose_from_the_content_clip(pairs):
     # the ideal frame is clip i at the pose frame's time, so it is that pose frame itself
     assert torch.equal(same.ideal, same.pose_frames)
     assert not torch.equal(same.pose_frames, pairs.pose_frames)
+
+
+def test_clip_content_pairs_keep_the_whole_clip_of_each_content_frame(pairs):
+    clips = swap_pairs(60, seq_len=10, clip_content=True)
+    assert clips.content_clips.shape == (60, 10, 3, 64, 64)
+    assert torch.equal(clips.content_frames, pairs.content_frames)
+    matches = (clips.content_clips == clips.content_frames[:, None]).flatten(2).all(-1)  # (N, T)
+    assert matches.any(1).all(), "each content frame is one frame of its clip"
+    with pytest.raises(ValueError, match="clip_content=True"):
+        swap_metrics(_Oracle(pairs, cheat=True), pairs, content="clip")
+
+
+def test_clip_content_is_the_renormalised_mean_code_of_the_frames():
+    from drnet_core import DRNet, ModelConfig
+
+    torch.manual_seed(0)
+    model = DRNet(ModelConfig(nf=4, content_dim=8)).eval()
+    clip = torch.rand(2, 5, 3, 64, 64)
+    with torch.no_grad():
+        code = model.encode_clip_content(clip)
+        frames = torch.stack([model.encode_content(clip[:, t]) for t in range(5)], 1)
+        assert torch.allclose(code, torch.nn.functional.normalize(frames.mean(1), dim=1), atol=1e-5)
+        assert torch.allclose(code, model.encode_clip_content(clip.flip(1)), atol=1e-5)  # order does not matter
+        still = clip[:, :1].expand(-1, 4, -1, -1, -1)
+        assert torch.allclose(model.encode_clip_content(still), model.encode_content(clip[:, 0]), atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(B, T, C, H, W\)"):
+        model.encode_clip_content(clip[:, 0])
