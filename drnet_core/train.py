@@ -281,7 +281,8 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def model_config_at(self, step: int) -> ModelConfig:
-        """The network trained at ``step``: ``model`` itself, or its narrower start before ``widen_at``."""
+        """The network that trains the next step once ``step`` steps are done: ``model``, or its narrower start
+        while ``step < widen_at``. The weights saved after ``step`` steps are therefore ``model_config_at(step - 1)``'s."""
         cfg, model = self.cfg, self.experiment.model
         return dataclasses.replace(model, nf=cfg.widen_from_nf) if cfg.widen_from_nf and step < cfg.widen_at else model
 
@@ -325,7 +326,6 @@ class Trainer:
             "precision": self.precision,
             "versions": versions(),
             **({"started_from": self.started_from} if self.started_from else {}),
-            **({"network": dataclasses.asdict(self.model.config)} if self.cfg.widen_from_nf else {}),  # narrow or widened
         }
 
     def save(self) -> None:
@@ -358,7 +358,7 @@ class Trainer:
         if diffs:
             raise CheckpointError(f"cannot resume from {path}: it was trained with another config:\n  " + "\n  ".join(diffs))
         state, sidecar = load_checkpoint(path, map_location=self.device)
-        network = ModelConfig(**sidecar["network"]) if "network" in sidecar else self.experiment.model
+        network = self.model_config_at(max(int(sidecar["step"]) - 1, 0))  # the network that trained its last step
         if network != self.model.config:  # a state saved after the widening
             self._build(DRNet(network))
         self.model.load_state_dict(state["model"])
@@ -387,9 +387,8 @@ class Trainer:
             raise CheckpointError(f"cannot start from {path}: another model config:\n  " + "\n  ".join(diffs))
         if narrower:
             state = widen_drnet(DRNet.load(path), wanted["nf"], seed=self.cfg.seed).state_dict()
-            sidecar = read_sidecar(path)
         else:
-            state, sidecar = load_checkpoint(path, map_location=self.device)
+            state, _ = load_checkpoint(path, map_location=self.device)
             state = state.get("model", state)
         if target.nf != self.model.config.nf:  # a checkpoint from after widen_at
             self._build(DRNet(target))
