@@ -157,6 +157,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
     print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
     print(f"swap pose error: {result['pose_error_px']:.2f} px  (vs the pose clip's own frame: {result['pose_error_vs_pose_clip_px']:.2f} px)")
+    print(
+        f"on the {result['visible_fraction']:.1%} of digit channels read in both the content frame and the ideal swap: "
+        f"digit accuracy {result['visible_swap_accuracy']:.3f} (a perfect model: 1.000)"
+    )
     same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True))
     print(f"same-clip digit accuracy (content and pose from one clip, two times): {same['swap_accuracy']:.3f}, pose error {same['pose_error_px']:.2f} px")
     if not model.config.skips:

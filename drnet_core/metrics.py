@@ -169,6 +169,12 @@ def swap_metrics(
     Returns ``swap_accuracy`` (fraction of digit channels read correctly), ``ceiling_accuracy``
     (the classifier on the ideal frames), ``pose_error_px`` (centroid distance to the ideal frame,
     over channels where the ideal digit is visible) and ``pose_error_vs_pose_clip_px``.
+
+    It also splits the channels by what the encoder was shown: ``visible_fraction`` is the fraction of digit
+    channels that the classifier reads correctly both in the content frame (what E_c saw; the digit behind may be
+    partly hidden there) and in the ideal swap (what D must draw), and ``visible_swap_accuracy`` is the swap
+    accuracy on those channels alone. A perfect model scores 1.0 on them; the rest of the channels hold what
+    one frame hides (chapter "Moving MNIST", "What one frame hides").
     """
     if content not in ("frame", "clip"):
         raise ValueError(f"content must be 'frame' or 'clip', got {content!r}")
@@ -180,7 +186,7 @@ def swap_metrics(
     model.eval()
     device = next(model.parameters()).device
     n_digits = pairs.labels.shape[1]
-    correct = ceiling = 0.0
+    correct = ceiling = readable_count = readable_correct = 0.0
     errors, errors_pose_clip = [], []
     try:
         for start in range(0, len(pairs.labels), batch_size):
@@ -191,13 +197,15 @@ def swap_metrics(
             else:
                 swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
             ideal, labels = pairs.ideal[sl], pairs.labels[sl]
-            for frames, counter in ((swapped, "swap"), (ideal, "ideal")):
-                logits = classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:]))
-                hits = (logits.argmax(1) == labels.reshape(-1)).float().sum().item()
-                if counter == "swap":
-                    correct += hits
-                else:
-                    ceiling += hits
+            swap_hit, ideal_hit, content_hit = (
+                classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:])).argmax(1) == labels.reshape(-1)
+                for frames in (swapped, ideal, pairs.content_frames[sl])
+            )
+            readable = ideal_hit & content_hit
+            correct += swap_hit.sum().item()
+            ceiling += ideal_hit.sum().item()
+            readable_count += readable.sum().item()
+            readable_correct += (swap_hit & readable).sum().item()
             c_swap, _ = channel_centroids(swapped[:, :n_digits])
             c_ideal, m_ideal = channel_centroids(ideal[:, :n_digits])
             c_pose, m_pose = channel_centroids(pairs.pose_frames[sl][:, :n_digits])
@@ -210,6 +218,8 @@ def swap_metrics(
     return {
         "swap_accuracy": correct / total,
         "ceiling_accuracy": ceiling / total,
+        "visible_fraction": readable_count / total,
+        "visible_swap_accuracy": readable_correct / max(readable_count, 1.0),
         "pose_error_px": torch.cat(errors).mean().item(),
         "pose_error_vs_pose_clip_px": torch.cat(errors_pose_clip).mean().item(),
     }

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -43,6 +45,14 @@ def test_perfect_swaps_score_the_ceiling_and_zero_pose_error(pairs):
     result = swap_metrics(_Oracle(pairs, cheat=True), pairs, batch_size=25)
     assert result["swap_accuracy"] == result["ceiling_accuracy"] > 0.8
     assert result["pose_error_px"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_visible_channels_are_those_read_in_the_content_frame_and_the_ideal(pairs):
+    result = swap_metrics(_Oracle(pairs, cheat=True), pairs, batch_size=25)
+    assert result["visible_swap_accuracy"] == 1.0, "a perfect swap is read on every channel the classifier reads in both frames"
+    assert 0.5 < result["visible_fraction"] <= result["ceiling_accuracy"]
+    hidden = dataclasses.replace(pairs, content_frames=torch.zeros_like(pairs.content_frames))  # the encoder saw nothing
+    assert swap_metrics(_Oracle(pairs, cheat=True), hidden, batch_size=25)["visible_fraction"] < 0.3
 
 
 def test_copying_the_content_frame_has_a_large_pose_error(pairs):
