@@ -166,6 +166,10 @@ The content code above comes from a single frame of clip $i$. When its two digit
 in front hides part of the other (the green one, drawn behind), and no encoder can recover strokes it never saw.
 The classifier's ceiling does not count this loss: it reads the ideal frame, not the content frame.
 
+The metric can count this loss too: on how many digit channels does the classifier read the right digit both in
+the content frame (what $E_c$ was shown) and in the ideal swap (what $D$ must draw)? On those channels a perfect
+model scores 1.0; on the others even a perfect model would often be wrong.
+
 The paper's content is a property of the whole clip — the similarity loss (eq. 2) asks $h_c$ to be the same at
 every time — so a clip's content can be estimated from all of its frames: average $h_c$ over the clip and
 renormalise it (`model.encode_clip_content`). The cell below splits the single-frame swaps by how far apart the
@@ -187,12 +191,15 @@ for name, keep in (("digits overlap (< 16 px apart)", apart < 16), ("digits apar
     print(f"single-frame content, {name}: digit accuracy {part['swap_accuracy']:.3f} on {int(keep.sum())} swaps (ceiling {part['ceiling_accuracy']:.3f})")
 by_clip = swap_metrics(model, clip_pairs, content="clip")
 frames = clip_pairs.content_clips.shape[1]
+print(f"digit channels read by the classifier in both the content frame and the ideal swap: {swap['visible_fraction']:.1%}")
+print(f"  the swap's digit accuracy on those: {swap['visible_swap_accuracy']:.3f} (a perfect model: 1.000); on the rest it guesses")
 print(f"content of one frame:        digit accuracy {swap['swap_accuracy']:.3f}, pose error {swap['pose_error_px']:.2f} px")
 print(f"content of the clip ({frames} fr.): digit accuracy {by_clip['swap_accuracy']:.3f}, pose error {by_clip['pose_error_px']:.2f} px")
 """),
     ("code", r"""
 assert torch.equal(clip_pairs.content_frames, pairs.content_frames)
 assert 0.0 <= by_clip["swap_accuracy"] <= 1.0 and by_clip["pose_error_px"] >= 0
+assert 0.5 < swap["visible_fraction"] <= swap["ceiling_accuracy"] and 0.0 <= swap["visible_swap_accuracy"] <= 1.0
 """, ["remove-cell"]),
     ("md", r"""
 The issue's target (≥ 0.90) is set on the single-frame figure, the harder one, and the README's results table
