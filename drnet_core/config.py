@@ -55,6 +55,7 @@ class TrainConfig:
     lr: float = 0.002  # paper: Adam, learning rate 0.002 for every model
     lr_drop_at: int = 0  # not in the paper: from this step on, lr × lr_drop_factor (0: never)
     lr_drop_factor: float = 0.25
+    lr_drop2_at: int = 0  # not in the paper: a second drop, from this step on lr × lr_drop_factor² (0: never)
     betas: tuple[float, float] = (0.5, 0.999)  # not in the paper; drnet-py's choice
     alpha: float = 1.0  # paper: α = 1 for all datasets
     beta: float = 0.1  # paper: β = 0.1 for MNIST, NORB, SUNCG; 1e-4 for KTH

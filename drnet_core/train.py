@@ -242,10 +242,12 @@ class Trainer:
         return records
 
     def learning_rate(self, step: int | None = None) -> float:
-        """The learning rate at ``step`` (default: the current one): ``lr``, times ``lr_drop_factor`` from ``lr_drop_at`` on."""
+        """The learning rate at ``step`` (default: the current one): ``lr``, times ``lr_drop_factor`` once for each
+        of ``lr_drop_at`` and ``lr_drop2_at`` that the step has reached (0 turns a drop off)."""
         step = self.step if step is None else step
         cfg = self.cfg
-        return cfg.lr * cfg.lr_drop_factor if cfg.lr_drop_at and step >= cfg.lr_drop_at else cfg.lr
+        drops = sum(1 for at in (cfg.lr_drop_at, cfg.lr_drop2_at) if at and step >= at)
+        return cfg.lr * cfg.lr_drop_factor**drops
 
     def _set_learning_rate(self) -> None:
         lr = self.learning_rate()
@@ -431,7 +433,7 @@ class Trainer:
 
 
 # The learning-rate drop may be set or moved when a run is extended: it acts on the steps still to come.
-_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile", "lr_drop_at", "lr_drop_factor")
+_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile", "lr_drop_at", "lr_drop_factor", "lr_drop2_at")
 
 
 def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:

@@ -184,3 +184,14 @@ def test_learning_rate_drops_at_the_configured_step_and_the_optimisers_follow(ti
     assert all(abs(g["lr"] - 0.1 * exp.train.lr) < 1e-12 for opt in (trainer.opt_main, trainer.opt_disc) for g in opt.param_groups)
     never = Trainer(tiny_experiment, train_digits, progress=False)
     assert never.learning_rate(10**6) == tiny_experiment.train.lr
+
+
+def test_second_learning_rate_drop_multiplies_the_factor_again(tiny_experiment, train_digits):
+    from drnet_core.config import with_overrides
+
+    exp = with_overrides(tiny_experiment, {"train.lr_drop_at": 2, "train.lr_drop2_at": 4, "train.lr_drop_factor": 0.1})
+    trainer = Trainer(exp, train_digits, progress=False)
+    lr = exp.train.lr
+    assert [round(trainer.learning_rate(s) / lr, 6) for s in (1, 2, 3, 4, 9)] == [1.0, 0.1, 0.1, 0.01, 0.01]
+    trainer.fit(5)
+    assert all(abs(g["lr"] - 0.01 * lr) < 1e-12 for opt in (trainer.opt_main, trainer.opt_disc) for g in opt.param_groups)
