@@ -51,8 +51,13 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
     print(f"no checkpoint at {path}; training the {profile} profile for {exp.train.steps} steps (batch {exp.train.batch_size}, nf {exp.model.nf})")
     if profile != "ci":
         print(
-            "expect 0.17 s per step on 2 cores of an AVX-512 CPU in float32 (0.12 s with --set train.precision=bf16 where the CPU has "
-            "native bf16), about 0.45 s on an AVX2-only one; `python -m drnet_core train mnist` runs it from a terminal and can resume"
+            "expect 0.17 s per step at nf 32 on 2 cores of an AVX-512 CPU in float32 (0.12 s with --set train.precision=bf16 where the "
+            "CPU has native bf16), about 0.45 s on an AVX2-only one; `python -m drnet_core train mnist` runs it from a terminal and can resume"
+        )
+    if exp.train.widen_from_nf:
+        print(
+            f"the network trains at nf {exp.train.widen_from_nf} until step {exp.train.widen_at:,}, then is widened to nf {exp.model.nf} "
+            "(Net2WiderNet) and each step takes about twice as long (0.25 s at nf 48 in bf16, measured)"
         )
     trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=path.parent / f"{path.stem}_run", progress=progress)
     trainer.resume_if_possible()

@@ -56,5 +56,5 @@ def test_committed_mnist_weights_are_the_cpu_profiles_model():
     committed = read_sidecar(sidecar)["config"]
     profile = experiment("mnist", "cpu").to_dict()
     assert committed["model"] == profile["model"]
-    for key in ("steps", "batch_size", "max_offset", "beta", "lr", "lr_drop_at"):
-        assert committed["train"][key] == profile["train"][key], key
+    for key in ("steps", "batch_size", "max_offset", "beta", "lr", "lr_drop_at", "lr_drop2_at", "widen_from_nf", "widen_at"):
+        assert committed["train"].get(key, 0) == profile["train"][key], key
