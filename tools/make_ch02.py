@@ -130,7 +130,9 @@ x = clips[:, 0]
 with torch.no_grad():
     drawn_narrow = narrow.decode(narrow.encode_content(x), narrow.encode_pose(x))
     drawn_wide = wide.decode(wide.encode_content(x), wide.encode_pose(x))
-count = lambda m: sum(p.numel() for p in m.parameters())
+def count(m):
+    return sum(p.numel() for p in m.parameters())
+
 print(f"nf 8 → 12: {count(narrow):,} → {count(wide):,} parameters; largest pixel difference {(drawn_narrow - drawn_wide).abs().max():.1e}")
 
 origin = model.checkpoint_info.get("started_from") or {}
