@@ -35,12 +35,15 @@ def test_overrides_and_round_trip():
 def test_comparable_config_counts_missing_training_settings_as_their_defaults():
     from drnet_core.config import comparable_config
 
+    NEW_KEYS = ("lr_drop_at", "lr_drop_factor", "compile", "lr_drop2_at", "widen_from_nf", "widen_at")
+
     def without_new_keys(config):
-        return {**config, "train": {k: v for k, v in config["train"].items() if k not in ("lr_drop_at", "lr_drop_factor", "compile")}}
+        return {**config, "train": {k: v for k, v in config["train"].items() if k not in NEW_KEYS}}
 
     kth = experiment("kth", "cpu").to_dict()  # never drops the rate: an older sidecar without the keys matches
     assert comparable_config(without_new_keys(kth)) == comparable_config(kth)
-    mnist = experiment("mnist", "cpu").to_dict()  # drops it at step 30,000: the default (never) is another run
+    mnist = experiment("mnist", "cpu").to_dict()  # drops the rate and widens: the defaults (never) are another run
     assert comparable_config(without_new_keys(mnist)) != comparable_config(mnist)
-    assert comparable_config(without_new_keys(mnist), ("lr_drop_at",)) == comparable_config(mnist, ("lr_drop_at",))
+    scheduled = ("lr_drop_at", "lr_drop2_at", "widen_from_nf", "widen_at")  # the committed schedule's own settings
+    assert comparable_config(without_new_keys(mnist), scheduled) == comparable_config(mnist, scheduled)
     assert "device" not in comparable_config(mnist, ("device",))["train"]
