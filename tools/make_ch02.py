@@ -109,7 +109,10 @@ at all. *Net2WiderNet* (Chen, Goodfellow & Shlens, 2016) grows a trained network
 computes. For a layer whose $C$ output channels grow to $C'$, pick a map $g$ from new channels to old ones
 ($g(j) = j$ for the first $C$, a random old channel for the rest); then
 
-$$W'_{\text{out}}[j] = W_{\text{out}}[g(j)], \qquad W'_{\text{next}}[:, j] = r_j \, W_{\text{next}}[:, g(j)], \qquad \sum_{j:\, g(j) = c} r_j = 1,$$
+$$\begin{aligned}
+W'_{\text{out}}[j] &= W_{\text{out}}[g(j)], \\
+W'_{\text{next}}[:, j] &= r_j \, W_{\text{next}}[:, g(j)], \qquad \textstyle\sum_{j:\, g(j) = c} r_j = 1,
+\end{aligned}$$
 
 so every old channel reappears as copies whose contributions to the next layer add up to the old one. BatchNorm
 sees the same statistics in each copy, and LeakyReLU acts per channel, so the output does not change; a little
@@ -133,19 +136,21 @@ with torch.no_grad():
 def count(m):
     return sum(p.numel() for p in m.parameters())
 
-print(f"nf 8 → 12: {count(narrow):,} → {count(wide):,} parameters; largest pixel difference {(drawn_narrow - drawn_wide).abs().max():.1e}")
+print(f"nf 8 → 12: {count(narrow):,} → {count(wide):,} parameters")
+print(f"  largest pixel difference between their frames: {(drawn_narrow - drawn_wide).abs().max():.1e}")
 
 origin = model.checkpoint_info.get("started_from") or {}
 if origin.get("widened"):
     grown_at, last = origin["step"], model.checkpoint_info["step"]
-    print(f"the weights above: nf {origin['nf']} for {grown_at:,} steps, widened to nf {cfg.nf} and trained to step {last:,}")
+    print(f"the weights above: nf {origin['nf']} for {grown_at:,} steps,")
+    print(f"  then widened to nf {cfg.nf} and trained to step {last:,}")
     def mean_swap(lo, hi):
         values = [r["eval_swap_accuracy"] for r in evals if lo < r["step"] <= hi]
         return sum(values) / max(len(values), 1), len(values)
     span = min(5000, last - grown_at)
     for name, (lo, hi) in (("before widening", (grown_at - span, grown_at)), ("at the end", (last - span, last))):
         acc, n = mean_swap(lo, hi)
-        print(f"  held-out swap accuracy {name} (mean of {n} evaluations in steps {lo:,}-{hi:,}): {acc:.3f}")
+        print(f"  swap accuracy {name}: {acc:.3f} (mean of {n} evaluations, steps {lo:,}-{hi:,})")
 else:
     print(f"the weights above were trained at nf {cfg.nf} throughout")
 """),
