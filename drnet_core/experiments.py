@@ -62,6 +62,11 @@ def _read_results(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _record_matches(known: dict | None, config: dict) -> bool:
+    """Whether a stored record was measured with ``config`` (settings added to the library later count as defaults)."""
+    return bool(known) and comparable_config(known["config"]) == comparable_config(config)
+
+
 def _write_results(path: Path, stored: dict) -> None:
     """Store the rows atomically after each run, so that an interrupted experiment resumes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,8 +177,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
         key = f"beta{beta:g}_pose{pose_dim}"
         known = stored.get(key)
         config = json.loads(json.dumps(exp.to_dict()))  # tuples become lists, as in the stored file
-        # settings added to the library after a record was written count as their defaults
-        if known and comparable_config(known["config"]) == comparable_config(config):
+        if _record_matches(known, config):
             rows.append(known["row"])
             continue
         print(f"training the ablation run β = {beta:g}, |h_p| = {pose_dim} ({exp.train.steps} steps, nf {exp.model.nf})", flush=True)
@@ -232,7 +236,7 @@ def norb_control_rows(
         name = model_name(beta, overrides)
         config = json.loads(json.dumps(exp.to_dict()))  # tuples become lists, as in the stored file
         known = stored.get(name)
-        if known and comparable_config(known["config"]) == comparable_config(config) and known["data_source"] == source:
+        if _record_matches(known, config) and known["data_source"] == source:
             rows.append(known["row"])
             continue
         print(f"training the control run {name} ({exp.train.steps} steps, nf {exp.model.nf}, {source})", flush=True)
