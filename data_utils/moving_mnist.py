@@ -119,34 +119,77 @@ class MovingMNIST:
             velocity = torch.where(low | high, -velocity, velocity)
         return ClipSpecs(digit_ids, positions, depth)
 
-    def render(self, specs: ClipSpecs) -> torch.Tensor:
-        """Draw the clips: (B, T, C, H, W) float32 in [0, 1] on ``self.device``."""
+    def _patch_indices(self, positions: torch.Tensor, digit: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Canvas rows (B, T, S, 1) and columns (B, T, 1, S) of each digit's S×S patch at ``positions`` (B, T, D, 2)."""
+        offsets = torch.arange(self.digit_size, device=self.device)
+        rows = (positions[:, :, digit, 0, None] + offsets)[..., :, None]
+        cols = (positions[:, :, digit, 1, None] + offsets)[..., None, :]
+        return rows, cols
+
+    def _layers(self, specs: ClipSpecs, patch_masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Each digit alone on its own canvas, nothing occluded: (B, T, D, H, W)."""
         dev = self.device
         batch, steps, n_digits = specs.positions.shape[:3]
-        size, canvas_size = self.digit_size, self.image_size
         positions = specs.positions.to(dev)
-        layers = torch.zeros(batch, steps, n_digits, canvas_size, canvas_size, device=dev)
+        layers = torch.zeros(batch, steps, n_digits, self.image_size, self.image_size, device=dev)
         b = torch.arange(batch, device=dev)[:, None, None, None]
         t = torch.arange(steps, device=dev)[None, :, None, None]
-        offsets = torch.arange(size, device=dev)
-        digit_pixels = self.digits[specs.digit_ids.to(dev)].float().div_(255.0)  # (B, D, S, S)
+        digit_pixels = self.digits[specs.digit_ids.to(dev)].float().div_(255.0)[:, None]  # (B, 1, D, S, S)
+        if patch_masks is not None:
+            digit_pixels = digit_pixels * patch_masks.to(dev)
         for d in range(n_digits):
-            rows = (positions[:, :, d, 0, None] + offsets)[..., :, None]  # (B, T, S, 1)
-            cols = (positions[:, :, d, 1, None] + offsets)[..., None, :]  # (B, T, 1, S)
-            layers[b, t, d, rows, cols] = digit_pixels[:, d, None]
-        depth = specs.depth.to(dev)
+            rows, cols = self._patch_indices(positions, d)
+            layers[b, t, d, rows, cols] = digit_pixels[:, :, d]
+        return layers
+
+    def _in_front_of(self, specs: ClipSpecs, digit: int, front: int) -> torch.Tensor:
+        """(B, 1, 1, 1) bool: digit ``front`` is drawn in front of ``digit`` in each clip."""
+        depth = specs.depth.to(self.device)
+        return (depth[:, front] > depth[:, digit])[:, None, None, None]
+
+    def render(self, specs: ClipSpecs, patch_masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Draw the clips: (B, T, C, H, W) float32 in [0, 1] on ``self.device``.
+
+        ``patch_masks`` (B, T, D, S, S), optional, keeps only some pixels of each digit's S×S image, e.g.
+        :meth:`visible_patches` of other frames: the digits then carry the holes that those frames cut into them.
+        """
+        layers = self._layers(specs, patch_masks)
+        n_digits = layers.shape[2]
         occluded = layers.clone()
         for d in range(n_digits):
             for front in range(n_digits):
-                if front == d:
-                    continue
-                in_front = (depth[:, front] > depth[:, d])[:, None, None, None]
-                occluded[:, :, d] = torch.where(in_front & (layers[:, :, front] > 0), 0.0, occluded[:, :, d])
+                if front != d:
+                    covered = self._in_front_of(specs, d, front) & (layers[:, :, front] > 0)
+                    occluded[:, :, d] = torch.where(covered, 0.0, occluded[:, :, d])
         if not self.colour:
             return occluded.amax(dim=2, keepdim=True)
-        frames = torch.zeros(batch, steps, 3, canvas_size, canvas_size, device=dev)
+        frames = torch.zeros(*occluded.shape[:2], 3, self.image_size, self.image_size, device=self.device)
         frames[:, :, :n_digits] = occluded
         return frames
+
+    def visible_patches(self, specs: ClipSpecs) -> torch.Tensor:
+        """Which pixels of each digit's S×S image its frames show: (B, T, D, S, S) bool.
+
+        False where a digit drawn in front covers the pixel (with ink > 0). ``render(specs.with_positions_of(other),
+        patch_masks=visible_patches(specs))`` then draws these digits at ``other``'s positions with only what
+        ``specs``' frames showed of them; its minimum with the full render also keeps the new frame's own occlusion.
+        That is the swap drawn from one frame's information alone (:func:`drnet_core.metrics.swap_pairs`; chapter
+        "Moving MNIST", "What one frame hides").
+        """
+        layers = self._layers(specs)
+        batch, steps, n_digits = layers.shape[:3]
+        positions = specs.positions.to(self.device)
+        b = torch.arange(batch, device=self.device)[:, None, None, None]
+        t = torch.arange(steps, device=self.device)[None, :, None, None]
+        size = self.digit_size
+        visible = torch.ones(batch, steps, n_digits, size, size, dtype=torch.bool, device=self.device)
+        for d in range(n_digits):
+            rows, cols = self._patch_indices(positions, d)
+            for front in range(n_digits):
+                if front != d:
+                    ink_in_front = layers[:, :, front][b, t, rows, cols] > 0  # the front digit's ink over d's patch
+                    visible[:, :, d] &= ~(self._in_front_of(specs, d, front) & ink_in_front)
+        return visible
 
     def sample(self, batch_size: int, generator: torch.Generator | int) -> torch.Tensor:
         """A batch of whole clips (B, T, C, H, W)."""

@@ -156,6 +156,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"checkpoint: {args.checkpoint}")
     print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
     print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
+    print(
+        f"one-frame ceiling: {result['frame_ceiling_accuracy']:.3f}  (the ideal swaps without the strokes that the content frame hid: "
+        "a perfect drawing of what one frame shows; guessing hidden strokes can add to it)"
+    )
     print(f"swap pose error: {result['pose_error_px']:.2f} px  (vs the pose clip's own frame: {result['pose_error_vs_pose_clip_px']:.2f} px)")
     print(
         f"on the {result['visible_fraction']:.1%} of digit channels read in both the content frame and the ideal swap: "

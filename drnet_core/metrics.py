@@ -8,7 +8,9 @@ generator renders exactly (:meth:`ClipSpecs.with_positions_of`).
 * **content-swap digit accuracy** — a digit classifier trained on MNIST training digits
   reads each colour channel of the swapped frame; correct if it names clip i's digit
   for that channel. Chance is 10 %. The same classifier on the ideal frames gives the
-  ceiling (occlusion hides part of some digits).
+  ceiling (occlusion hides part of some digits), and on the ideal frames without the
+  strokes that the one content frame hid, the one-frame ceiling: what a perfect model
+  that sees one content frame can score.
 * **swap pose error** — the distance in pixels between each channel's intensity
   centroid in the swapped frame and in the ideal frame. (Against clip j's own frame the
   distance also contains the different digits' shapes; we report that too.)
@@ -128,6 +130,7 @@ class SwapBatch:
     pose_frames: torch.Tensor
     ideal: torch.Tensor
     labels: torch.Tensor
+    shown_ideal: torch.Tensor | None = None  # the ideal swaps without the strokes that the content frames hid
     content_clips: torch.Tensor | None = None  # (N, T, C, H, W): the whole content clips, with ``clip_content=True``
 
 
@@ -138,6 +141,9 @@ def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: b
     Its digit accuracy is what the decoder can draw when no content has to move between clips; a swap accuracy
     far below it means the pose code carries content (chapter "Moving MNIST"). ``clip_content=True`` also keeps
     the content clips whole, for :func:`swap_metrics` with ``content="clip"`` (the same swaps, the same ideal).
+
+    ``shown_ideal`` is the ideal swap minus every stroke of a digit that its content frame hid (behind the other
+    digit): what a perfect model can draw from that one frame. The classifier on it is the one-frame ceiling.
     """
     test = MovingMNIST("test", seq_len=seq_len)
     specs = test.fixed_specs(count)
@@ -147,13 +153,24 @@ def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: b
     content_specs = specs.at_times(t_content)
     pose_clips = torch.arange(count) if same_clip else torch.arange(count).roll(-1)
     pose_specs = specs[pose_clips].at_times(t_pose)
+    ideal_specs = content_specs.with_positions_of(pose_specs)
+    ideal = test.render(ideal_specs)[:, 0]
+    shown = test.render(ideal_specs, patch_masks=test.visible_patches(content_specs))[:, 0]
     return SwapBatch(
         content_frames=test.render(content_specs)[:, 0],
         pose_frames=test.render(pose_specs)[:, 0],
-        ideal=test.render(content_specs.with_positions_of(pose_specs))[:, 0],
+        ideal=ideal,
         labels=test.digit_labels(content_specs),
+        shown_ideal=torch.minimum(ideal, shown),
         content_clips=test.render(specs) if clip_content else None,
     )
+
+
+@torch.no_grad()
+def _reads_correctly(classifier: DigitClassifier, frames: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(B·D,) bool: the classifier names digit d's label in colour channel d of each frame."""
+    n_digits = labels.shape[1]
+    return classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:])).argmax(1) == labels.reshape(-1)
 
 
 @torch.no_grad()
@@ -167,7 +184,8 @@ def swap_metrics(
     ``clip_content=True``), which removes what one frame hides, e.g. a digit behind the other.
 
     Returns ``swap_accuracy`` (fraction of digit channels read correctly), ``ceiling_accuracy``
-    (the classifier on the ideal frames), ``pose_error_px`` (centroid distance to the ideal frame,
+    (the classifier on the ideal frames), ``frame_ceiling_accuracy`` (on the ideal frames without what the content
+    frame hid, :func:`swap_pairs`; only for pairs that carry ``shown_ideal``), ``pose_error_px`` (centroid distance to the ideal frame,
     over channels where the ideal digit is visible) and ``pose_error_vs_pose_clip_px``.
 
     It also splits the channels by what the encoder was shown: ``visible_fraction`` is the fraction of digit
@@ -186,7 +204,7 @@ def swap_metrics(
     model.eval()
     device = next(model.parameters()).device
     n_digits = pairs.labels.shape[1]
-    correct = ceiling = readable_count = readable_correct = 0.0
+    correct = ceiling = frame_ceiling = readable_count = readable_correct = 0.0
     errors, errors_pose_clip = [], []
     try:
         for start in range(0, len(pairs.labels), batch_size):
@@ -197,13 +215,12 @@ def swap_metrics(
             else:
                 swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
             ideal, labels = pairs.ideal[sl], pairs.labels[sl]
-            swap_hit, ideal_hit, content_hit = (
-                classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:])).argmax(1) == labels.reshape(-1)
-                for frames in (swapped, ideal, pairs.content_frames[sl])
-            )
+            swap_hit, ideal_hit, content_hit = (_reads_correctly(classifier, frames, labels) for frames in (swapped, ideal, pairs.content_frames[sl]))
             readable = ideal_hit & content_hit
             correct += swap_hit.sum().item()
             ceiling += ideal_hit.sum().item()
+            if pairs.shown_ideal is not None:
+                frame_ceiling += _reads_correctly(classifier, pairs.shown_ideal[sl], labels).sum().item()
             readable_count += readable.sum().item()
             readable_correct += (swap_hit & readable).sum().item()
             c_swap, _ = channel_centroids(swapped[:, :n_digits])
@@ -218,6 +235,7 @@ def swap_metrics(
     return {
         "swap_accuracy": correct / total,
         "ceiling_accuracy": ceiling / total,
+        **({"frame_ceiling_accuracy": frame_ceiling / total} if pairs.shown_ideal is not None else {}),
         "visible_fraction": readable_count / total,
         "visible_swap_accuracy": readable_correct / max(readable_count, 1.0),
         "pose_error_px": torch.cat(errors).mean().item(),

@@ -104,3 +104,16 @@ def test_clip_content_is_the_renormalised_mean_code_of_the_frames():
         assert torch.allclose(model.encode_clip_content(still), model.encode_content(clip[:, 0]), atol=1e-5)
     with pytest.raises(ValueError, match=r"\(B, T, C, H, W\)"):
         model.encode_clip_content(clip[:, 0])
+
+
+def test_one_frame_ceiling_lies_between_what_one_frame_shows_and_the_full_ceiling(pairs):
+    assert pairs.shown_ideal is not None and torch.all(pairs.shown_ideal <= pairs.ideal)
+    result = swap_metrics(_Oracle(pairs, cheat=True), pairs, batch_size=25)
+    assert 0.5 < result["frame_ceiling_accuracy"] <= result["ceiling_accuracy"]
+    # a model that draws exactly what the content frame showed scores the one-frame ceiling
+    shown = dataclasses.replace(pairs, ideal=pairs.shown_ideal)
+    assert swap_metrics(_Oracle(shown, cheat=True), pairs, batch_size=25)["swap_accuracy"] == result["frame_ceiling_accuracy"]
+    # with the strokes of every overlapped digit removed, the one-frame ceiling falls below the full one
+    many = swap_pairs(400, seq_len=10)
+    full = swap_metrics(_Oracle(many, cheat=True), many)
+    assert full["frame_ceiling_accuracy"] < full["ceiling_accuracy"]

@@ -81,3 +81,35 @@ def test_one_digit_and_grey_variants():
     assert grey.shape == (3, 4, 1, 64, 64)
     one = MovingMNIST("train", seq_len=4, num_digits=1).sample(3, 0)
     assert one[:, :, 1:].abs().sum() == 0 and one[:, :, 0].sum() > 0
+
+
+def _two_digit_specs(data, positions, depth):
+    from data_utils.moving_mnist import ClipSpecs
+
+    return ClipSpecs(torch.tensor([[0, 1]]), torch.tensor([[positions]]), torch.tensor([depth]))
+
+
+def test_visible_patches_hide_exactly_what_the_front_digit_covers(data):
+    apart = _two_digit_specs(data, [[0, 0], [32, 32]], [0, 1])
+    assert data.visible_patches(apart).all(), "digits that do not overlap hide nothing"
+    stacked = _two_digit_specs(data, [[10, 10], [10, 10]], [0, 1])  # digit 1 in front, on top of digit 0
+    visible = data.visible_patches(stacked)[0, 0]
+    front_ink = data.digits[1].float() > 0
+    assert visible[1].all(), "nothing is in front of the front digit"
+    assert torch.equal(visible[0], ~front_ink), "the back digit loses exactly the front digit's ink"
+    # the rendered back channel shows the back digit's ink only where visible_patches says so
+    frame = data.render(stacked)[0, 0]
+    assert torch.equal(frame[0, 10:42, 10:42] > 0, (data.digits[0] > 0) & visible[0])
+
+
+def test_patch_masks_carry_the_holes_to_new_positions(data):
+    stacked = _two_digit_specs(data, [[10, 10], [10, 10]], [0, 1])
+    moved = _two_digit_specs(data, [[0, 0], [32, 32]], [0, 1])  # the same digits, apart
+    full = data.render(moved)[0, 0]
+    shown = data.render(moved, patch_masks=data.visible_patches(stacked))[0, 0]
+    assert torch.equal(shown[1], full[1]), "the front digit was fully visible"
+    hidden_ink = (data.digits[0] > 0) & (data.digits[1] > 0)
+    assert hidden_ink.any()
+    assert torch.equal(shown[0, :32, :32] > 0, (data.digits[0] > 0) & ~(data.digits[1] > 0))
+    assert shown[0].sum() < full[0].sum()
+    assert torch.equal(data.render(moved, patch_masks=data.visible_patches(moved)), data.render(moved))
