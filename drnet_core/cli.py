@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("dataset", choices=["mnist"])
     ev.add_argument("--checkpoint", type=Path, default=REPO_CHECKPOINTS / "mnist_cpu.pt")
     ev.add_argument("--swaps", type=int, default=1000)
+    ev.add_argument("--digits", choices=["test", "train"], default="test", help="whose digits the swap clips show (train: a check for memorising)")
     ev.add_argument("--threads", type=int, default=None)
     return parser
 
@@ -151,10 +152,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model = DRNet.load(args.checkpoint)
     print(run_banner(model.checkpoint_info.get("profile") or "?", torch.device("cpu")), flush=True)
-    pairs = swap_pairs(args.swaps, clip_content=not model.config.skips)
+    pairs = swap_pairs(args.swaps, clip_content=not model.config.skips, split=args.digits)
     result = swap_metrics(model, pairs)
     print(f"checkpoint: {args.checkpoint}")
-    print(f"held-out swaps: {args.swaps} (content of test clip i, pose of test clip i+1)")
+    print(f"{'held-out' if args.digits == 'test' else 'training-digit'} swaps: {args.swaps} (content of {args.digits} clip i, pose of {args.digits} clip i+1)")
     print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
     print(
         f"one-frame ceiling: {result['frame_ceiling_accuracy']:.3f}  (the ideal swaps without the strokes that the content frame hid: "
@@ -165,7 +166,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"on the {result['visible_fraction']:.1%} of digit channels read in both the content frame and the ideal swap: "
         f"digit accuracy {result['visible_swap_accuracy']:.3f} (a perfect model: 1.000)"
     )
-    same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True))
+    same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True, split=args.digits))
     print(f"same-clip digit accuracy (content and pose from one clip, two times): {same['swap_accuracy']:.3f}, pose error {same['pose_error_px']:.2f} px")
     if not model.config.skips:
         clip = swap_metrics(model, pairs, content="clip")

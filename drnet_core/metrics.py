@@ -134,7 +134,9 @@ class SwapBatch:
     content_clips: torch.Tensor | None = None  # (N, T, C, H, W): the whole content clips, with ``clip_content=True``
 
 
-def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False, clip_content: bool = False) -> SwapBatch:
+def swap_pairs(
+    count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False, clip_content: bool = False, split: str = "test"
+) -> SwapBatch:
     """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames.
 
     ``same_clip=True`` takes the pose from clip i itself (another random frame): a reconstruction across time.
@@ -142,10 +144,13 @@ def swap_pairs(count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: b
     far below it means the pose code carries content (chapter "Moving MNIST"). ``clip_content=True`` also keeps
     the content clips whole, for :func:`swap_metrics` with ``content="clip"`` (the same swaps, the same ideal).
 
+    ``split="train"`` draws the same kind of swaps from the training digits: a model that scores much higher there
+    than on the test digits has memorised digits rather than learnt to draw them.
+
     ``shown_ideal`` is the ideal swap minus every stroke of a digit that its content frame hid (behind the other
     digit): what a perfect model can draw from that one frame. The classifier on it is the one-frame ceiling.
     """
-    test = MovingMNIST("test", seq_len=seq_len)
+    test = MovingMNIST(split, seq_len=seq_len)
     specs = test.fixed_specs(count)
     gen = torch.Generator().manual_seed(seed)
     t_content = torch.randint(0, seq_len, (count, 1), generator=gen)

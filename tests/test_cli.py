@@ -16,7 +16,9 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     assert model_sidecar["step"] == 4 and model_sidecar["config"]["train"]["steps"] == 4  # --steps is recorded
     assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20"]) == 0
     out = capsys.readouterr().out
-    assert "content-swap digit accuracy" in out and "swap pose error" in out
+    assert "content-swap digit accuracy" in out and "swap pose error" in out and "one-frame ceiling" in out
+    assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20", "--digits", "train"]) == 0
+    assert "training-digit swaps: 20 (content of train clip i" in capsys.readouterr().out
     target = tmp_path / "ck" / "m.pt"
     assert main(["export", str(run), "--to", str(target), "--swaps", "20"]) == 0
     sidecar = json.loads(target.with_suffix(".json").read_text())

@@ -117,3 +117,12 @@ def test_one_frame_ceiling_lies_between_what_one_frame_shows_and_the_full_ceilin
     many = swap_pairs(400, seq_len=10)
     full = swap_metrics(_Oracle(many, cheat=True), many)
     assert full["frame_ceiling_accuracy"] < full["ceiling_accuracy"]
+
+
+def test_training_digit_swaps_show_training_digits():
+    from data_utils import MovingMNIST
+
+    train_pairs = swap_pairs(20, seq_len=10, split="train")
+    train, test = MovingMNIST("train", seq_len=10), MovingMNIST("test", seq_len=10)
+    ids = train.fixed_specs(20).digit_ids
+    assert torch.equal(train_pairs.labels, train.labels[ids]) and not torch.equal(train_pairs.labels, test.labels[test.fixed_specs(20).digit_ids])
