@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=None, help="total steps (default: the profile's)")
     train.add_argument("--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.beta=0")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    train.add_argument(
+        "--time-limit", type=float, default=None, metavar="MIN", help="stop (with a checkpoint) after about this many minutes; the same command resumes"
+    )
     train.add_argument("--init-from", type=Path, default=None, help="start from these model weights and their step (fresh optimisers)")
     train.add_argument("--no-progress", action="store_true")
     ab = sub.add_parser("norb-ablation", help="train (or load) the NORB models with β = 0.1 and β = 0 and probe them (Table 1)")
@@ -141,7 +144,9 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
         say(f"resumed from {args.out} at step {trainer.step}", flush=True)
     elif args.init_from:
         say(trainer.warm_start(args.init_from), flush=True)
-    trainer.fit(exp.train.steps)
+    trainer.fit(exp.train.steps, time_limit_s=None if args.time_limit is None else 60 * args.time_limit)
+    if trainer.step < exp.train.steps:
+        say(f"stopped at step {trainer.step} of {exp.train.steps} after the time limit ({args.time_limit:g} min); run the same command to continue", flush=True)
     say(json.dumps(trainer.metadata()), flush=True)
     return 0
 

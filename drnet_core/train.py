@@ -195,10 +195,15 @@ class Trainer:
         return terms
 
     # -- the loop -------------------------------------------------------------------------------
-    def fit(self, steps: int | None = None) -> list[dict]:
-        """Train until ``steps`` (default: the config's) total steps; returns the logged records."""
+    def fit(self, steps: int | None = None, time_limit_s: float | None = None) -> list[dict]:
+        """Train until ``steps`` (default: the config's) total steps; returns the logged records.
+
+        ``time_limit_s`` stops earlier, at the first log step (every ``log_every`` steps) after that many seconds of
+        this call, with a checkpoint written there: a laptop trains in sessions, and the same call resumes. Under
+        torchrun every rank stops at the same step (a rank out of time stops them all)."""
         cfg = self.cfg
         target = cfg.steps if steps is None else steps
+        fit_start = time.perf_counter()
         check_every_step = self.device.type == "cpu"  # on a GPU, checking every step would sync
         records: list[dict] = []
         sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
@@ -221,7 +226,10 @@ class Trainer:
                 log_now = self.step % cfg.log_every == 0 or self.step == target
                 ckpt_now = self.out_dir is not None and (self.step % cfg.checkpoint_every == 0 or self.step == target)
                 if log_now or ckpt_now:
-                    means = {k: (v / window_steps).item() for k, v in mean_over_ranks(sums, self.dist).items()}
+                    out_of_time = time_limit_s is not None and time.perf_counter() - fit_start >= time_limit_s
+                    reduced = mean_over_ranks({**sums, "_stop": torch.tensor(float(out_of_time), device=self.device)}, self.dist)
+                    stop = reduced.pop("_stop").item() > 0
+                    means = {k: (v / window_steps).item() for k, v in reduced.items()}
                     self._check_finite(means)
                     elapsed = time.perf_counter() - window_start
                     self.wall_time += elapsed
@@ -234,8 +242,10 @@ class Trainer:
                     bar.set_postfix(rec=f"{means['rec']:.2f}", adv=f"{means['adv_pose']:.3f}", C_acc=f"{means['disc_acc']:.2f}")
                     sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
                     window_steps, window_start = 0, time.perf_counter()
-                    if ckpt_now:
+                    if ckpt_now or (stop and self.out_dir is not None):
                         self.save()
+                    if stop:
+                        break
                 bar.update(1)
         finally:
             bar.close()

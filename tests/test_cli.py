@@ -9,11 +9,15 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "3", "--no-progress", *sizes]) == 0
     out = capsys.readouterr().out
     assert "DRNET profile=ci" in out and (run / "model.pt").is_file() and (run / "trainer_state.pt").is_file()
-    # a second call resumes instead of starting over
-    assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "4", "--no-progress", *sizes]) == 0
+    # a second call resumes instead of starting over; a time limit stops it early, at a log step
+    limited = ["--time-limit", "0", "--set", "train.log_every=1"]
+    assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "9", "--no-progress", *sizes, *limited]) == 0
+    out = capsys.readouterr().out
+    assert "resumed from" in out and "stopped at step 4 of 9 after the time limit (0 min)" in out
+    assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "5", "--no-progress", *sizes]) == 0
     assert "resumed from" in capsys.readouterr().out
     model_sidecar = json.loads((run / "model.json").read_text())
-    assert model_sidecar["step"] == 4 and model_sidecar["config"]["train"]["steps"] == 4  # --steps is recorded
+    assert model_sidecar["step"] == 5 and model_sidecar["config"]["train"]["steps"] == 5  # --steps is recorded
     assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20"]) == 0
     out = capsys.readouterr().out
     assert "content-swap digit accuracy" in out and "swap pose error" in out and "one-frame ceiling" in out
@@ -22,7 +26,7 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     target = tmp_path / "ck" / "m.pt"
     assert main(["export", str(run), "--to", str(target), "--swaps", "20"]) == 0
     sidecar = json.loads(target.with_suffix(".json").read_text())
-    assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 4 and 0 <= sidecar["metrics"]["swap_accuracy"] <= 1
+    assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 5 and 0 <= sidecar["metrics"]["swap_accuracy"] <= 1
     assert (tmp_path / "ck" / "m_metrics.jsonl").is_file()
 
 

@@ -97,6 +97,25 @@ def test_resume_matches_uninterrupted_training(tiny_experiment, train_digits, tm
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
+def test_time_limit_stops_at_a_log_step_with_a_checkpoint_and_resume_finishes(tiny_experiment, train_digits, tmp_path):
+    from drnet_core.config import with_overrides
+
+    exp = with_overrides(tiny_experiment, {"train.log_every": 3, "train.checkpoint_every": 100})
+    cut = Trainer(exp, train_digits, out_dir=tmp_path / "run", progress=False)
+    records = cut.fit(9, time_limit_s=0.0)  # out of time at once: stops at the first log step
+    assert cut.step == 3 and records[-1]["step"] == 3
+    state = json.loads((tmp_path / "run" / "trainer_state.json").read_text())
+    assert state["step"] == 3, "the stop writes a checkpoint although checkpoint_every is 100"
+    rest = Trainer(exp, train_digits, out_dir=tmp_path / "run", progress=False)
+    assert rest.resume_if_possible() and rest.step == 3
+    rest.fit(9, time_limit_s=3600.0)
+    straight = Trainer(exp, train_digits, progress=False)
+    straight.fit(9)
+    assert rest.step == 9
+    for (name, a), b in zip(straight.model.state_dict().items(), rest.model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+
+
 def test_resume_cuts_the_log_back_to_the_checkpoint(tiny_experiment, train_digits, tmp_path):
     """A run stopped between checkpoints logged steps it will train again; resuming keeps each step once."""
     from drnet_core.config import with_overrides
