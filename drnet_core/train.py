@@ -338,6 +338,7 @@ class Trainer:
             "precision": self.precision,
             "versions": versions(),
             **({"started_from": self.started_from} if self.started_from else {}),
+            **({"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)} if self.device.type == "cuda" else {}),
         }
 
     def save(self) -> None:
