@@ -110,6 +110,30 @@ def convolution_share(step: Callable[..., object], batch: tuple[torch.Tensor, to
     return conv / total
 
 
+def step_flops(step: Callable, batch: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """Floating-point operations of one step (torch.utils.flop_counter: convolutions and matrix products, forward
+    and backward; 2 per multiply-add)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step(*batch)
+    return float(counter.get_total_flops())
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, iters: int = 8) -> float:
+    """FLOP/s of a large square matrix product on these threads: the practical ceiling of this CPU at ``dtype``."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    for _ in range(2):
+        a @ b
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 * iters / best
+
+
 def peak_rss_of_cpu_profile(steps: int = 5) -> float:
     """Peak resident memory (GiB) of a fresh process that trains the `cpu` profile for a few steps."""
     code = (
@@ -196,6 +220,18 @@ def main() -> None:
     print("convolutions' share of each trainer step (torch.profiler), and the speed-up if everything else took no time:")
     for name, share in shares.items():
         print(f"  {name:12s} {100 * share:4.1f} % of the step  ->  at most {bounds[name]:.2f}×")
+    # The arithmetic each step needs, against what this CPU's matrix units do at best: no trainer can beat the
+    # step's FLOPs divided by the peak, so that time bounds the speed-up from below whatever the engineering.
+    flops = {"reference": step_flops(reference, batch), **{name: step_flops(trainers[name], batch) for name in trainers}}
+    peaks = {"fp32": matmul_peak(torch.float32), **({"bf16": matmul_peak(torch.bfloat16)} if "trainer_bf16" in trainers else {})}
+    print("arithmetic per step (GFLOP) and the rate reached, against a 2048² matrix product on the same threads:")
+    for name in steps:
+        peak = peaks["bf16" if name == "trainer_bf16" else "fp32"]
+        rate = flops[name] / med[name]
+        print(f"  {name:12s} {flops[name] / 1e9:7.1f} GFLOP  {rate / 1e9:7.1f} GFLOP/s = {100 * rate / peak:4.1f} % of {peak / 1e9:.0f} GFLOP/s")
+    flop_bounds = {name: med["reference"] / (flops[name] / peaks["bf16" if name == "trainer_bf16" else "fp32"]) for name in trainers}
+    for name, bound in flop_bounds.items():
+        print(f"  {name}: even at the matrix-product peak the speed-up would stay under {bound:.2f}×")
     rss_here = peak_rss_gib()
     rss_cpu = peak_rss_of_cpu_profile()
     print(f"peak memory: this benchmark {rss_here:.2f} GiB; training the `cpu` profile {rss_cpu:.2f} GiB")
@@ -203,6 +239,9 @@ def main() -> None:
         result = {"seconds_per_iteration": med, "speedup": ratio, "speedup_bf16": ratio_bf16}
         result["loss_terms"] = {"trainer": ours, "trainer_bf16": ours_bf16, "reference": ref}
         result["convolution_share"], result["speedup_bound"] = shares, bounds
+        result["gflop_per_step"] = {k: v / 1e9 for k, v in flops.items()}
+        result["matmul_peak_gflops"] = {k: v / 1e9 for k, v in peaks.items()}
+        result["speedup_bound_at_peak"] = flop_bounds
         result["peak_rss_gib"] = {"benchmark": rss_here, "cpu_profile": rss_cpu}
         args.json.write_text(json.dumps(result, indent=2))
 
