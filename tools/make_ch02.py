@@ -272,18 +272,17 @@ sometimes complete a digit, as DRNET does in some of the columns below. The grid
 content frames have their digits closest together.
 """),
     ("code", r"""
-overlapping = apart.argsort()[:6]  # the six swaps whose content frame has its digits closest together
-rows = torch.stack([pairs.content_frames[overlapping], pairs.ideal[overlapping], pairs.shown_ideal[overlapping]])
+closest = apart.argsort()[:6]  # the six content frames whose digits are closest together
 with torch.no_grad():
-    rows = torch.cat([rows, model.swap(pairs.content_frames[overlapping], pairs.pose_frames[overlapping])[None]])
+    drawn = model.swap(pairs.content_frames[closest], pairs.pose_frames[closest])
+rows = torch.stack([pairs.content_frames[closest], pairs.ideal[closest], pairs.shown_ideal[closest], drawn])
 show_grid(rows, title="rows: content frame · ideal swap · one-frame ideal · DRNET's swap", scale=1.4)
 plt.show()
-print(f"classifier ceiling on the ideal swaps:          {swap['ceiling_accuracy']:.3f}")
-print(f"one-frame ceiling (what one frame shows, drawn): {swap['frame_ceiling_accuracy']:.3f}")
-print(f"DRNET, content of one frame:                    {swap['swap_accuracy']:.3f}  "
-      f"({swap['swap_accuracy'] / swap['frame_ceiling_accuracy']:.1%} of its ceiling)")
-print(f"DRNET, content of the clip:                     {by_clip['swap_accuracy']:.3f}  "
-      f"({by_clip['swap_accuracy'] / swap['ceiling_accuracy']:.1%} of the full ceiling)")
+one, full = swap["frame_ceiling_accuracy"], swap["ceiling_accuracy"]
+print(f"classifier ceiling (ideal swaps): {full:.3f}")
+print(f"one-frame ceiling:                {one:.3f}")
+print(f"DRNET, content of one frame:      {swap['swap_accuracy']:.3f} = {swap['swap_accuracy'] / one:.1%} of one-frame")
+print(f"DRNET, content of the clip:       {by_clip['swap_accuracy']:.3f} = {by_clip['swap_accuracy'] / full:.1%} of the ceiling")
 """),
     ("code", r"""
 assert swap["frame_ceiling_accuracy"] <= swap["ceiling_accuracy"] and torch.all(pairs.shown_ideal <= pairs.ideal)
