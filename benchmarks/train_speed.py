@@ -224,12 +224,12 @@ def main() -> None:
     # step's FLOPs divided by the peak, so that time bounds the speed-up from below whatever the engineering.
     flops = {"reference": step_flops(reference, batch), **{name: step_flops(trainers[name], batch) for name in trainers}}
     peaks = {"fp32": matmul_peak(torch.float32), **({"bf16": matmul_peak(torch.bfloat16)} if "trainer_bf16" in trainers else {})}
+    peak_of = {name: peaks["bf16" if name == "trainer_bf16" else "fp32"] for name in steps}
     print("arithmetic per step (GFLOP) and the rate reached, against a 2048² matrix product on the same threads:")
     for name in steps:
-        peak = peaks["bf16" if name == "trainer_bf16" else "fp32"]
-        rate = flops[name] / med[name]
+        peak, rate = peak_of[name], flops[name] / med[name]
         print(f"  {name:12s} {flops[name] / 1e9:7.1f} GFLOP  {rate / 1e9:7.1f} GFLOP/s = {100 * rate / peak:4.1f} % of {peak / 1e9:.0f} GFLOP/s")
-    flop_bounds = {name: med["reference"] / (flops[name] / peaks["bf16" if name == "trainer_bf16" else "fp32"]) for name in trainers}
+    flop_bounds = {name: med["reference"] / (flops[name] / peak_of[name]) for name in trainers}
     for name, bound in flop_bounds.items():
         print(f"  {name}: even at the matrix-product peak the speed-up would stay under {bound:.2f}×")
     rss_here = peak_rss_gib()

@@ -9,8 +9,8 @@ generator renders exactly (:meth:`ClipSpecs.with_positions_of`).
   reads each colour channel of the swapped frame; correct if it names clip i's digit
   for that channel. Chance is 10 %. The same classifier on the ideal frames gives the
   ceiling (occlusion hides part of some digits), and on the ideal frames without the
-  strokes that the one content frame hid, the one-frame ceiling: what a perfect model
-  that sees one content frame can score.
+  strokes that the one content frame hid, the one-frame ceiling: what a perfect drawing
+  of what one content frame shows scores (guessing hidden strokes can add to it).
 * **swap pose error** — the distance in pixels between each channel's intensity
   centroid in the swapped frame and in the ideal frame. (Against clip j's own frame the
   distance also contains the different digits' shapes; we report that too.)
@@ -148,7 +148,7 @@ def swap_pairs(
     than on the test digits has memorised digits rather than learnt to draw them.
 
     ``shown_ideal`` is the ideal swap minus every stroke of a digit that its content frame hid (behind the other
-    digit): what a perfect model can draw from that one frame. The classifier on it is the one-frame ceiling.
+    digit): a perfect drawing of what that one frame shows. The classifier on it is the one-frame ceiling.
     """
     test = MovingMNIST(split, seq_len=seq_len)
     specs = test.fixed_specs(count)
