@@ -95,3 +95,61 @@ class TurntableDataset:
         frames = self._to_float(self.frames.reshape(-1, self.image_size, self.image_size))[:, None]
         labels = self.labels.repeat_interleave(self.n_conditions * self.n_views)
         return frames, labels
+
+
+class TurntableFileError(ValueError):
+    """A turntable ``.npz`` file does not hold what :func:`load_turntable_file` needs."""
+
+
+TURNTABLE_SPLITS = ("views", "objects")
+
+TURNTABLE_FORMAT = (
+    "an .npz with 'images': uint8 (objects, views, H, W), the views in turntable order, at least 4 objects and "
+    "4 views; optionally 'labels': int (objects,), one class per object (default: each object its own class)"
+)
+
+
+def load_turntable_file(
+    path: str, split: str = "views", seq_len: int = 8, image_size: int = 64, held_out_every: int = 4
+) -> tuple[TurntableDataset, TurntableDataset]:
+    """Your own turntable photographs as a training and a held-out :class:`TurntableDataset` (section 4.2).
+
+    ``split="views"``: every object in both sets, the even views for training and the odd views held out (each
+    set walks its own views in order, so a clip step is two views of the file). ``split="objects"``: every
+    ``held_out_every``-th object held out, all views in both sets. Raises :class:`TurntableFileError` with what
+    to fix when the file is malformed.
+    """
+    import os
+
+    if split not in TURNTABLE_SPLITS:
+        raise TurntableFileError(f"split must be one of {TURNTABLE_SPLITS}, got {split!r}")
+    if not os.path.isfile(path):
+        raise TurntableFileError(f"{path}: no such file; expected {TURNTABLE_FORMAT}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise TurntableFileError(f"{path}: not a readable .npz ({err}); expected {TURNTABLE_FORMAT}") from err
+    if "images" not in archive.files:
+        raise TurntableFileError(f"{path}: has arrays {archive.files} but no 'images'; expected {TURNTABLE_FORMAT}")
+    images = archive["images"]
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise TurntableFileError(f"{path}: 'images' is {images.dtype} shaped {images.shape}; expected {TURNTABLE_FORMAT}")
+    n_objects, n_views = images.shape[:2]
+    if n_objects < 4 or n_views < 4:
+        raise TurntableFileError(f"{path}: {n_objects} objects × {n_views} views is too few; expected {TURNTABLE_FORMAT}")
+    labels = archive["labels"] if "labels" in archive.files else np.arange(n_objects)
+    if labels.shape != (n_objects,) or not np.issubdtype(labels.dtype, np.integer):
+        raise TurntableFileError(f"{path}: 'labels' is {labels.dtype} shaped {labels.shape}; expected {TURNTABLE_FORMAT}")
+    if split == "views":
+        parts = [(images[:, 0::2], labels), (images[:, 1::2], labels)]
+    else:
+        held = np.zeros(n_objects, dtype=bool)
+        held[held_out_every - 1 :: held_out_every] = True
+        parts = [(images[~held], labels[~held]), (images[held], labels[held])]
+    views = min(part.shape[1] for part, _ in parts)
+    sets = []
+    for part, part_labels in parts:
+        dataset = TurntableDataset(part, part_labels, seq_len=min(seq_len, views), image_size=image_size)
+        dataset.source = f"{os.path.basename(path)} ({split} split)"
+        sets.append(dataset)
+    return sets[0], sets[1]

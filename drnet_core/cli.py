@@ -74,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     mab.add_argument("--profile", choices=PROFILES, default=None)
     mab.add_argument("--threads", type=int, default=None)
     mab.add_argument("--progress", action="store_true")
+    ws = sub.add_parser(
+        "weighting-study", help="train (or reuse the rows of) the sum/mean × β grid on NORB and Moving MNIST, 3 seeds each; print mean ± spread"
+    )
+    ws.add_argument("--profile", choices=PROFILES, default=None)
+    ws.add_argument("--datasets", nargs="+", choices=["norb", "mnist"], default=["norb", "mnist"])
+    ws.add_argument("--seeds", type=int, default=3, help="seeds per point (0, 1, …)")
+    ws.add_argument(
+        "--turntable", type=str, default=None, help="your own turntable photographs: .npz with images (objects, views, H, W) uint8, optional labels"
+    )
+    ws.add_argument("--split", choices=["views", "objects"], default="views", help="with --turntable: hold out the odd views, or every 4th object")
+    ws.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop at a checkpoint after MIN minutes; the same command continues")
+    ws.add_argument("--points", nargs="+", default=None, help="only these grid points, e.g. mean_beta0.1 sum_beta0")
+    ws.add_argument("--summary", action="store_true", help="print the stored rows' table without training")
+    ws.add_argument("--threads", type=int, default=None)
+    ws.add_argument("--progress", action="store_true")
     kth = sub.add_parser("kth", help="train (or load) the KTH DRNET, the AE-LSTM baseline and their LSTMs; print Fig. 8 and PSNR/SSIM")
     kth.add_argument("--profile", choices=PROFILES, default=None)
     kth.add_argument("--threads", type=int, default=None)
@@ -231,6 +246,25 @@ def cmd_mnist_ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weighting_study(args: argparse.Namespace) -> int:
+    from drnet_core.config import current_profile
+    from drnet_experiments import weighting_study as ws
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    if args.summary:
+        rows = ws.stored_rows(profile, args.turntable)
+    else:
+        limit = None if args.time_limit is None else 60 * args.time_limit
+        datasets = ("norb",) if args.turntable else tuple(args.datasets)
+        ws.weighting_study(
+            profile, datasets, tuple(range(args.seeds)), args.turntable, args.split, tuple(args.points) if args.points else None, limit, args.progress
+        )
+        rows = ws.stored_rows(profile, args.turntable)
+    print(ws.format_summary(ws.summarise(rows)) or "no rows stored yet")
+    return 0
+
+
 def cmd_kth(args: argparse.Namespace) -> int:
     from drnet_core import kth_experiment as kx
     from drnet_core.config import current_profile
@@ -313,9 +347,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Expected errors (a bad checkpoint, missing or malformed data, a bad setting) print one line,
+    ``error: …`` with what to do, and exit with status 2; ``DRNET_DEBUG=1`` shows the traceback instead."""
+    import os
+
+    from drnet_core.checkpoint import CheckpointError
+
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
+    try:
+        return _commands()[args.command](args)
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        if os.environ.get("DRNET_DEBUG"):
+            raise
+        message = " ".join(str(err).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _commands() -> dict:
     return {
         "train": cmd_train,
         "eval": cmd_eval,
@@ -324,8 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         "norb-ablation": cmd_norb_ablation,
         "mnist-ablation": cmd_mnist_ablation,
         "kth": cmd_kth,
+        "weighting-study": cmd_weighting_study,
         "inception-score": cmd_inception_score,
-    }[args.command](args)
+    }
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     log_every: int = 25
+    log_gradients: bool = True  # every log step: the gradient norm each term sends into E_p and E_c (drnet_core/step.py)
     checkpoint_every: int = 500
     eval_every: int = 0  # 0: no swap evaluation during training
     eval_swaps: int = 500

@@ -31,12 +31,13 @@ import torch
 from tqdm.auto import tqdm
 
 from data_utils.pairs import pick_pairs
-from drnet_core import losses
+from drnet_core import step
 from drnet_core.checkpoint import CheckpointError, atomic_write_bytes, config_differences, load_checkpoint, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, ModelConfig, comparable_config
 from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
+from drnet_core.step import GRADIENT_KEYS, roll_within_groups  # noqa: F401  (roll_within_groups: re-exported)
 from drnet_core.widen import widen_drnet
 
 
@@ -125,51 +126,24 @@ class Trainer:
 
     def pose_codes(self, x_t: torch.Tensor, x_tk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """h_p^t and h_p^{t+k} with gradient, computed once per iteration and shared by both steps."""
-        with autocast(self.device, self.precision):
-            if self.cfg.beta == 0:  # h_p^t then only feeds C (detached) and a term of weight 0: skip its backward pass
-                with torch.no_grad():
-                    pose_t = self.model.pose_encoder(x_t)
-            else:
-                pose_t = self.model.pose_encoder(x_t)
-            return pose_t, self.model.pose_encoder(x_tk)
+        return step.pose_codes(self.model, x_t, x_tk, self.cfg.beta, self._cast)
+
+    def _cast(self):
+        return autocast(self.device, self.precision)
 
     def discriminator_step(self, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update C alone on eq. 3, weighted by β (eq. 5). E_p is frozen: C sees detached codes."""
-        m = self.model
-        a, b = pose_t.detach().float(), pose_tk.detach().float()
-        with autocast(self.device, self.precision):
-            logits_same = m.discriminator(a, b)
-            logits_diff = m.discriminator(a, roll_within_groups(b, self.negative_groups))  # clip i against clip i-1: never itself
-        loss = losses.discriminator_loss(logits_same, logits_diff)
+        loss, accuracy = step.discriminator_terms(self.model, pose_t, pose_tk, self.negative_groups, self._cast)
         self.opt_disc.zero_grad(set_to_none=True)
         self.scaler_disc.scale(self.disc_weight * loss).backward()
         average_gradients(self.disc_params, self.dist)
         self.scaler_disc.step(self.opt_disc)
         self.scaler_disc.update()
-        accuracy = 0.5 * ((logits_same.detach() > 0).float().mean() + (logits_diff.detach() < 0).float().mean())
         return {"disc": loss.detach(), "disc_acc": accuracy}
 
     def encoder_losses(self, x_t: torch.Tensor, x_tk: torch.Tensor, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
         """The terms of eq. 5 minimised by E_c, E_p and D, with their graphs (C must be frozen by the caller)."""
-        m, cfg = self.model, self.cfg
-        with autocast(self.device, self.precision):
-            content_t = m.content_encoder(x_t)
-            skips = None
-            if m.config.skips:
-                content_t, skips = content_t
-            if m.config.content_dim == 0:  # the AE baseline: no content code, no similarity term
-                content_tk = content_t
-            else:
-                with torch.no_grad():  # the similarity target carries no gradient
-                    content_tk = m.content_encoder(x_tk)
-                    if m.config.skips:
-                        content_tk = content_tk[0]
-            prediction = m.decoder(content_t, pose_tk, skips)
-            logits_same = m.discriminator(pose_t.float(), pose_tk.float())
-        rec = losses.reconstruction_loss(prediction, x_tk, cfg.reduction)
-        sim = losses.similarity_loss(content_t, content_tk, cfg.reduction)
-        adv = losses.pose_adversarial_loss(logits_same)
-        return {"rec": rec, "sim": sim, "adv_pose": adv, "total": losses.total_loss(rec, sim, adv, cfg.alpha, cfg.beta)}
+        return step.encoder_terms(self.model, x_t, x_tk, pose_t, pose_tk, self.cfg, self._cast)
 
     def encoder_step(self, x_t: torch.Tensor, x_tk: torch.Tensor, pose_t: torch.Tensor, pose_tk: torch.Tensor) -> dict[str, torch.Tensor]:
         """Update E_c, E_p and D on eq. 5 with C frozen (no gradient reaches C)."""
@@ -235,6 +209,9 @@ class Trainer:
                     self.wall_time += elapsed
                     record = {"step": self.step, "wall_time": round(self.wall_time, 3), "samples_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
                     record.update({k: round(v, 6) for k, v in means.items()})
+                    if cfg.log_gradients:  # one extra pass on this step's batch: how hard each term pulls
+                        grads = step.term_gradient_norms(self.model, self._prepare(x_t), self._prepare(x_tk), cfg)
+                        record.update({k: round(v, 6) for k, v in grads.items()})
                     if self.evaluate and self.dist.is_main and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == target):
                         record.update(self._run_evaluation())
                     records.append(record)
@@ -444,14 +421,10 @@ class Trainer:
 
 
 # The learning-rate drop may be set or moved when a run is extended: it acts on the steps still to come.
-_FREE_TRAIN_KEYS = ("steps", "log_every", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile", "lr_drop_at", "lr_drop_factor", "lr_drop2_at")
-
-
-def roll_within_groups(codes: torch.Tensor, groups: int) -> torch.Tensor:
-    """Pair sample i with sample i-1 of the same group (the batch is ``groups`` equal slices, one per rank)."""
-    if groups == 1:
-        return codes.roll(1, dims=0)
-    return codes.reshape(groups, -1, *codes.shape[1:]).roll(1, dims=1).reshape(codes.shape)
+_FREE_TRAIN_KEYS = (
+    "steps", "log_every", "log_gradients", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile",
+    "lr_drop_at", "lr_drop_factor", "lr_drop2_at",
+)
 
 
 def _resume_relevant(config: dict) -> dict:

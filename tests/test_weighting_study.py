@@ -1,0 +1,85 @@
+"""The weighting study's grid, its resumable rows, and the --turntable file it reads."""
+
+import json
+
+import numpy as np
+import pytest
+
+from data_utils.turntable import TurntableFileError, load_turntable_file
+from drnet_core.cli import main
+from drnet_experiments import weighting_study as ws
+
+
+def _turntable(path, objects=6, views=8, labels=True):
+    rng = np.random.default_rng(0)
+    images = (rng.random((objects, views, 32, 32)) * 255).astype(np.uint8)
+    arrays = {"images": images}
+    if labels:
+        arrays["labels"] = np.arange(objects) % 2
+    np.savez(path, **arrays)
+    return path
+
+
+def test_the_authors_point_is_the_mean_written_as_a_sum():
+    point = ws.authors_point("mnist", 3 * 64 * 64, 128)
+    assert point.reduction == "sum" and point.beta == pytest.approx(1228.8) and point.alpha == pytest.approx(96.0)
+    assert ws.authors_point("norb", 64 * 64, 128).alpha == pytest.approx(32.0)
+    names = [p.name for p in ws.study_points("norb")]
+    assert names[:4] == ["sum_beta0.1", "mean_beta0.1", "mean_beta0", "sum_beta0"] and len(set(names)) == len(names)
+
+
+def test_a_views_split_holds_out_the_odd_views_of_every_object(tmp_path):
+    train, test = load_turntable_file(str(_turntable(tmp_path / "t.npz")), split="views", seq_len=3, image_size=64)
+    assert (train.n_objects, train.n_views, test.n_views) == (6, 4, 4) and train.frames.shape[-1] == 64
+    source = np.load(tmp_path / "t.npz")["images"]
+    assert not np.array_equal(train.frames[0, 0, 1].numpy(), test.frames[0, 0, 1].numpy())
+    assert test.labels.tolist() == (np.arange(6) % 2).tolist() and source.shape == (6, 8, 32, 32)
+    train, test = load_turntable_file(str(tmp_path / "t.npz"), split="objects", seq_len=3)
+    assert (train.n_objects, test.n_objects, test.n_views) == (5, 1, 8)
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"pictures": np.zeros((4, 4, 8, 8), np.uint8)}, "no 'images'"),
+        ({"images": np.zeros((4, 4, 8, 8), np.float32)}, "float32"),
+        ({"images": np.zeros((4, 8, 8), np.uint8)}, "shaped (4, 8, 8)"),
+        ({"images": np.zeros((2, 4, 8, 8), np.uint8)}, "too few"),
+        ({"images": np.zeros((4, 4, 8, 8), np.uint8), "labels": np.zeros(3, np.int64)}, "'labels'"),
+    ],
+)
+def test_a_malformed_turntable_file_is_refused_with_what_to_fix(tmp_path, arrays, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(TurntableFileError, match="expected an .npz") as caught:
+        load_turntable_file(str(tmp_path / "bad.npz"))
+    assert message in str(caught.value)
+
+
+def test_the_command_line_refuses_a_malformed_file_in_one_line(tmp_path, capsys):
+    np.savez(tmp_path / "bad.npz", images=np.zeros((4, 8, 8), np.uint8))
+    assert main(["weighting-study", "--profile", "ci", "--turntable", str(tmp_path / "bad.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "expected an .npz" in err and "\n" not in err
+
+
+def test_the_study_reads_a_turntable_file_stores_its_rows_and_reuses_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("drnet_core.pretrained.RUNS", tmp_path / "runs")
+    path = str(_turntable(tmp_path / "photos.npz", objects=8, views=12, labels=False))
+    assert main(["weighting-study", "--profile", "ci", "--turntable", path, "--seeds", "1", "--points", "mean_beta0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "training norb/mean_beta0.1/seed0" in out and "mean_beta0.1" in out.split("standard deviation over seeds")[1]
+    stored = json.loads((tmp_path / "runs" / "weighting_study_photos_ci.json").read_text())
+    row = stored["norb/mean_beta0.1/seed0"]["row"]
+    assert row["reduction"] == "mean" and row["identity_chance"] == pytest.approx(1 / 8) and row["grad_ep_adv"] > 0
+    assert main(["weighting-study", "--profile", "ci", "--turntable", path, "--seeds", "1", "--points", "mean_beta0.1"]) == 0
+    assert "training" not in capsys.readouterr().out  # the stored row is reused
+
+
+def test_the_summary_gives_mean_and_spread_over_seeds():
+    rows = [
+        {"dataset": "norb", "point": "sum_beta0.1", "reduction": "sum", "beta": 0.1, "alpha": 1.0, "max_offset": 8, "colour": False, "seed": s, "pose_probe": v}
+        for s, v in enumerate((0.5, 0.7, 0.9))
+    ]
+    line = ws.summarise(rows)[0]
+    assert line["seeds"] == 3 and line["pose_probe"]["mean"] == pytest.approx(0.7) and line["pose_probe"]["std"] == pytest.approx(0.2)
+    assert "0.700 ± 0.200" in ws.format_summary([line])
