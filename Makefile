@@ -20,11 +20,13 @@ venv: $(STAMP)
 
 # jupyter-cache hashes only the notebooks' code cells: drop the cache when the library, the weights,
 # the requirements or the profile change, so the book never shows numbers from other code.
-BOOK_KEY = $(shell cat requirements.txt $$(find drnet_core data_utils -name '*.py' | sort) checkpoints/*.json checkpoints/*.jsonl 2>/dev/null | sha256sum | cut -c1-16)-$(or $(DRNET_PROFILE),cpu)
+# The profile that executes the book's notebooks is the one in the key, by construction: both read BOOK_PROFILE.
+BOOK_PROFILE := $(or $(DRNET_PROFILE),cpu)
+BOOK_KEY = $(shell cat requirements.txt $$(find drnet_core drnet_experiments data_utils -name '*.py' | sort) checkpoints/*.json checkpoints/*.jsonl 2>/dev/null | sha256sum | cut -c1-16)-$(BOOK_PROFILE)
 
 book: venv
 	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute _build/html; fi
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	DRNET_PROFILE=$(BOOK_PROFILE) $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "$(BOOK_KEY)" > _build/.book-key
 
 test: test-lib test-notebooks test-browser

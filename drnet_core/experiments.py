@@ -164,7 +164,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
     """
     from data_utils import MovingMNIST
     from drnet_core.metrics import swap_metrics, swap_pairs
-    from drnet_core.pretrained import RUNS, weights_path
+    from drnet_core.pretrained import RUNS, command_for, require_training_allowed, weights_path
     from drnet_core.train import Trainer
     from drnet_core.viz import read_metrics
 
@@ -180,6 +180,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
         if _record_matches(known, config):
             rows.append(known["row"])
             continue
+        require_training_allowed(path, profile, command_for("mnist_ablation", profile), f"has no row {key} for these settings")
         print(f"training the ablation run β = {beta:g}, |h_p| = {pose_dim} ({exp.train.steps} steps, nf {exp.model.nf})", flush=True)
         trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=RUNS / f"mnist_ablation_{profile}" / key, progress=progress)
         trainer.resume_if_possible()
@@ -223,7 +224,7 @@ def norb_control_rows(
     ``norb_controls_<profile>.json`` next to the profile's weights and reused while the experiment's settings and
     the data source are unchanged; the weights stay under ``runs/`` (the committed checkpoints must stay small).
     """
-    from drnet_core.pretrained import RUNS, weights_path
+    from drnet_core.pretrained import RUNS, require_training_allowed, weights_path
     from drnet_core.train import Trainer
 
     profile = profile or current_profile()
@@ -239,6 +240,7 @@ def norb_control_rows(
         if _record_matches(known, config) and known["data_source"] == source:
             rows.append(known["row"])
             continue
+        require_training_allowed(path, profile, f"python -m drnet_core norb-ablation --profile {profile} --controls", f"has no row {name} for these settings")
         print(f"training the control run {name} ({exp.train.steps} steps, nf {exp.model.nf}, {source})", flush=True)
         trainer = Trainer(exp, train_set, out_dir=RUNS / f"norb_controls_{profile}" / name, progress=progress)
         trainer.resume_if_possible()

@@ -34,7 +34,7 @@ from drnet_core.checkpoint import read_sidecar
 from drnet_core.config import current_profile
 from drnet_core.metrics import inception_score
 from drnet_core.predict import Predictor
-from drnet_core.pretrained import weights_path
+from drnet_core.pretrained import command_for, require_training_allowed, weights_path
 from drnet_core.runtime import describe_hardware
 
 WINDOW = 10  # appendix B: the classifier reads 10 frames
@@ -72,7 +72,10 @@ def load_or_train_action_classifier(train_set: KTHDataset, test_set: KTHDataset,
             classifier.checkpoint_info = sidecar
             print(f"loaded {path.name}: held-out accuracy {sidecar['test_accuracy']:.3f}, trained in {sidecar['wall_time_s']:.0f} s on {sidecar['hardware']}")
             return classifier
+        require_training_allowed(path, profile, command_for("action_classifier", profile), "was trained on other data or settings")
         print(f"{path.name} was trained on other data or settings; retraining it")
+    else:
+        require_training_allowed(path, profile, command_for("action_classifier", profile))
     print(f"training the action classifier ({train_set.source}): {settings.steps} steps of batch {settings.batch_size}, width {settings.width}")
     start = time.perf_counter()
     classifier, history = train_action_classifier(train_set, settings.steps, settings.batch_size, settings.lr, frames=WINDOW, width=settings.width)

@@ -7,6 +7,7 @@ which one ran, and training prints its expected duration first.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -23,6 +24,31 @@ from drnet_core.runtime import describe_hardware
 from drnet_core.train import Trainer
 
 RUNS = REPO_CHECKPOINTS.parent / "runs"
+
+
+class ArtifactMissingError(RuntimeError):
+    """A committed artifact (weights or result rows) that a chapter reads is missing or was made with other settings.
+
+    Building the book never trains for hours by surprise: it stops with this error, which names the artifact and
+    the command that makes it. The ``ci`` profile trains its tiny models on the spot, and the command line (which
+    sets ``DRNET_ALLOW_TRAINING=1``) trains what it is asked to.
+    """
+
+
+def training_allowed(profile: str) -> bool:
+    """Whether a missing artifact of ``profile`` may be trained here: always for ``ci``, else only when
+    ``DRNET_ALLOW_TRAINING=1`` (set by ``python -m drnet_core …`` and by a reader who wants to retrain)."""
+    return profile == "ci" or os.environ.get("DRNET_ALLOW_TRAINING") == "1"
+
+
+def require_training_allowed(artifact: Path, profile: str, command: str, why: str = "is missing") -> None:
+    """Raise :class:`ArtifactMissingError` unless :func:`training_allowed`; the message says how to make ``artifact``."""
+    if training_allowed(profile):
+        return
+    raise ArtifactMissingError(
+        f"{_shown(artifact)} {why}. Make it with `{command}` (it trains, which takes a while), commit it, and rebuild; "
+        "or set DRNET_ALLOW_TRAINING=1 to let this notebook train it."
+    )
 
 
 def _shown(path: Path) -> Path:
@@ -47,6 +73,8 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
         hours = info.get("wall_time_s", 0) / 3600
         print(f"loaded {_shown(path)}: step {info.get('step')}, trained for {hours:.2f} h on {info.get('hardware')}")
         return model
+    require_training_allowed(path, profile, f"python -m drnet_core train mnist --profile {profile} --out runs/mnist_{profile} "
+                             f"&& python -m drnet_core export runs/mnist_{profile} --to {_shown(path)} --storage int8")
     exp = experiment("mnist", profile)
     print(f"no checkpoint at {path}; training the {profile} profile for {exp.train.steps} steps (batch {exp.train.batch_size}, nf {exp.model.nf})")
     if profile != "ci":
@@ -88,7 +116,10 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
                 f"{info.get('wall_time_s', 0) / 3600:.2f} h on {info.get('hardware')} ({data_source})"
             )
             return model
+        require_training_allowed(path, exp.profile, command_for(name, exp.profile), "was made with other settings:\n  " + "\n  ".join(diffs) + "\n")
         print(f"{path.name} does not match this experiment, retraining:\n  " + "\n  ".join(diffs))
+    else:
+        require_training_allowed(path, exp.profile, command_for(name, exp.profile))
     t = exp.train
     print(f"training {name} ({exp.profile} profile, {data_source}): {t.steps} steps, batch {t.batch_size}, nf {exp.model.nf}, β = {t.beta}")
     data_slug = re.sub(r"[^a-z0-9]+", "-", data_source.lower()).strip("-")[:40] or "data"
@@ -101,6 +132,19 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
     save_checkpoint(path, trainer.model.state_dict(), exp.to_dict(), metadata, half=exp.profile != "ci")
     shutil.copyfile(trainer.out_dir / "metrics.jsonl", path.with_name(path.stem + "_metrics.jsonl"))  # the curves travel with the weights
     return DRNet.load(path)
+
+
+def command_for(name: str, profile: str) -> str:
+    """The command that makes the committed artifact ``name`` (a checkpoint stem such as "norb_beta0.1")."""
+    if name == "mnist_lstm":
+        return f"python -m drnet_core train-lstm mnist --profile {profile}"
+    if name.startswith("norb_"):
+        return f"python -m drnet_core norb-ablation --profile {profile}"
+    if name.startswith("kth"):
+        return f"python -m drnet_core kth --profile {profile}"
+    if name.startswith("action_classifier"):
+        return f"python -m drnet_core inception-score --profile {profile}"
+    return f"python -m drnet_core {name.replace('_', '-')} --profile {profile}"
 
 
 def model_log(name: str, profile: str | None = None) -> list[dict]:
@@ -135,7 +179,10 @@ def load_or_train_predictor(
             predictor = Predictor.load(path)
             print(f"loaded {_shown(path)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
             return predictor
+        require_training_allowed(path, profile, command_for(f"{name}_lstm", profile), "was trained on other DRNet weights")
         print(f"{path.name} was trained on other DRNet weights; retraining it")
+    else:
+        require_training_allowed(path, profile, command_for(f"{name}_lstm", profile))
     config = PredictorConfig(settings.hidden, settings.layers, settings.n_observed, settings.n_predicted)
     predictor = Predictor(drnet, config)
     print(f"training the pose LSTM of {name} ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")

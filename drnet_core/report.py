@@ -10,7 +10,7 @@ import torch
 from drnet_core.config import current_profile
 from drnet_core.runtime import describe_hardware, resolve_device, versions
 
-_PACKAGES = ("drnet_core", "data_utils")
+_PACKAGES = ("drnet_core", "drnet_experiments", "data_utils")
 
 
 def source_hash() -> str:

@@ -100,6 +100,8 @@ def test_page_loads_offline_without_errors(browser_context, server, path):
     broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
     assert not broken, f"images that do not decode: {broken}"
     if not path.endswith("intro.html"):
+        text = page.locator("body").inner_text()
+        assert "profile=cpu" in text, "the published chapters must run the cpu profile (the provenance line says which ran)"
         assert page.locator(".cell_output").count() > 3
         assert page.locator("img").count() >= 2
         assert page.locator("mjx-container").count() > 0, "math must render with the vendored MathJax"
