@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", type=Path, default=REPO_CHECKPOINTS / "mnist_cpu.pt")
     ev.add_argument("--swaps", type=int, default=1000)
     ev.add_argument("--digits", choices=["test", "train"], default="test", help="whose digits the swap clips show (train: a check for memorising)")
+    ev.add_argument("--lstm", type=Path, default=REPO_CHECKPOINTS / "mnist_lstm_cpu.pt", help="pose LSTM whose rollouts to score (on this DRNet)")
+    ev.add_argument("--rollout-clips", type=int, default=200, help="held-out clips for the rollout position error")
     ev.add_argument("--threads", type=int, default=None)
     return parser
 
@@ -193,7 +195,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         frames = pairs.content_clips.shape[1]
         print(f"with the clip's content (h_c averaged over its {frames} frames): digit accuracy {clip['swap_accuracy']:.3f}, ", end="")
         print(f"pose error {clip['pose_error_px']:.2f} px")
+    _print_rollouts(args, model)
     return 0
+
+
+def _print_rollouts(args: argparse.Namespace, model: torch.nn.Module) -> None:
+    """The pose LSTM's rollout position error by horizon, beside copy-last and constant velocity (chapter 2)."""
+    from drnet_core.checkpoint import read_sidecar
+    from drnet_core.predict import Predictor
+    from drnet_experiments.mnist_rollouts import format_errors, rollout_clips, rollout_position_error
+
+    if not args.lstm.with_suffix(".json").is_file():
+        print(f"no pose LSTM at {args.lstm}: rollouts not scored (make one with `python -m drnet_core train-lstm mnist`)")
+        return
+    reference = read_sidecar(args.lstm.with_suffix(".json"))["config"].get("drnet_checkpoint", {})
+    if reference.get("sha256") not in (None, model.checkpoint_info.get("sha256")):
+        print(f"{args.lstm} was trained on other DRNet weights: rollouts not scored")
+        return
+    predictor = Predictor.load(args.lstm)
+    clips = rollout_clips(args.rollout_clips, predictor.config.n_observed)
+    print(f"rollout position error on {args.rollout_clips} held-out clips after {predictor.config.n_observed} observed frames ({args.lstm.name}):")
+    print(format_errors(rollout_position_error(predictor, clips)))
 
 
 def cmd_train_lstm(args: argparse.Namespace) -> int:

@@ -69,6 +69,24 @@ def next_pose_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return (predicted - target).pow(2).flatten(1).sum(1).mean()
 
 
+def free_running_loss(lstm: PoseLSTM, poses: torch.Tensor, content: torch.Tensor, n_observed: int) -> torch.Tensor:
+    """The loss of a rollout as generation runs it (eq. 6–7): true poses while frames are observed, then the LSTM's
+    own predictions fed back, each predicted pose scored against the true one (:func:`next_pose_loss`).
+
+    Teacher forcing alone (:meth:`Predictor.teacher_forced_loss`) never shows the LSTM its own errors, so a small
+    error at one step becomes a drift at the next; training on its own predictions teaches it to correct them.
+    ``poses`` (B, T, p) holds the observed and the future poses; the loss covers steps 2 … T.
+    """
+    if not 1 <= n_observed < poses.shape[1]:
+        raise ValueError(f"n_observed must lie in [1, {poses.shape[1] - 1}] for clips of {poses.shape[1]} poses, got {n_observed}")
+    observed, state = lstm(poses[:, :n_observed], content)
+    pose, predicted = observed[:, -1:], [observed]
+    for _ in range(poses.shape[1] - n_observed - 1):
+        pose, state = lstm(pose, content, state)
+        predicted.append(pose)
+    return next_pose_loss(torch.cat(predicted, dim=1), poses[:, 1:])
+
+
 class Predictor(nn.Module):
     """A frozen DRNet plus a :class:`PoseLSTM`: observes frames, predicts the future."""
 
@@ -202,11 +220,15 @@ def train_predictor(
     seed: int = 0,
     log_every: int = 50,
     pool_clips: int | None = None,
+    free_running: bool = False,
+    lr_drop_at: tuple[int, ...] = (),
 ) -> list[dict]:
     """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
 
     ``source`` gives clips through ``sample(batch, seed)``. With ``pool_clips``, that many clips are encoded
     once and batches are drawn from the pool (much faster on a CPU); otherwise every batch is freshly drawn.
+    ``free_running`` trains on the LSTM's own predictions after the observed frames (:func:`free_running_loss`)
+    instead of teacher forcing; ``lr_drop_at`` divides the learning rate by 4 at each of those steps.
     """
     cfg = predictor.config
     opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
@@ -214,15 +236,25 @@ def train_predictor(
     predictor.train()
     history, running = [], 0.0
     for step in range(1, steps + 1):
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.25 ** sum(step > at for at in lr_drop_at)
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
         if pool is not None:
             index = torch.randint(0, len(pool[0]), (batch_size,), generator=gen)
             poses, content = pool[0][index], pool[1][index]
-            predicted, _ = predictor.lstm(poses[:, :-1], content)
-            loss = next_pose_loss(predicted, poses[:, 1:])
+            if free_running:
+                loss = free_running_loss(predictor.lstm, poses, content, cfg.n_observed)
+            else:
+                predicted, _ = predictor.lstm(poses[:, :-1], content)
+                loss = next_pose_loss(predicted, poses[:, 1:])
         else:
             clips = source.sample(batch_size, gen)[:, : cfg.n_observed + cfg.n_predicted]
-            loss = predictor.teacher_forced_loss(clips.to(next(predictor.lstm.parameters()).device))
+            clips = clips.to(next(predictor.lstm.parameters()).device)
+            if free_running:
+                poses, content, _ = predictor.encode_clips(clips, cfg.n_observed - 1)
+                loss = free_running_loss(predictor.lstm, poses, content, cfg.n_observed)
+            else:
+                loss = predictor.teacher_forced_loss(clips)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
