@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,13 +223,15 @@ def train_predictor(
     pool_clips: int | None = None,
     free_running: bool = False,
     lr_drop_at: tuple[int, ...] = (),
+    on_log: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
 
     ``source`` gives clips through ``sample(batch, seed)``. With ``pool_clips``, that many clips are encoded
     once and batches are drawn from the pool (much faster on a CPU); otherwise every batch is freshly drawn.
     ``free_running`` trains on the LSTM's own predictions after the observed frames (:func:`free_running_loss`)
-    instead of teacher forcing; ``lr_drop_at`` divides the learning rate by 4 at each of those steps.
+    instead of teacher forcing; ``lr_drop_at`` divides the learning rate by 4 at each of those steps; ``on_log``
+    receives each logged record as it is made.
     """
     cfg = predictor.config
     opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
@@ -262,6 +265,8 @@ def train_predictor(
         if step % log_every == 0 or step == steps:
             n = log_every if step % log_every == 0 else step % log_every
             history.append({"step": step, "loss": running / n})
+            if on_log is not None:
+                on_log(history[-1])
             running = 0.0
     predictor.eval()
     return history

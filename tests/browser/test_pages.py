@@ -33,6 +33,7 @@ PAGES = [
     "book/03_norb_ablation.html",
     "book/04_kth_prediction.html",
     "book/05_inception_score.html",
+    "book/06_cpu_budget.html",
 ]
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
