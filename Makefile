@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make book   create .venv, install, build the book into _build/html
-#   make test   create or reuse .venv, run pytest and every notebook under nbval (DRNET_PROFILE=ci)
+#   make test   create or reuse .venv, run pytest and every notebook under nbval (DRNET_PROFILE=ci), build the
+#               cpu book and open it, and JupyterLab, in headless Chromium
+#   make lab    open the chapters in JupyterLab, with live sliders
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: venv book test test-lib test-notebooks test-browser lint bench clean
+.PHONY: venv book lab test test-lib test-notebooks test-browser lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,10 @@ book: venv
 	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute _build/html; fi
 	DRNET_PROFILE=$(BOOK_PROFILE) $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "$(BOOK_KEY)" > _build/.book-key
+
+# The chapters in JupyterLab with live sliders (the cpu profile, from the committed weights).
+lab: venv
+	DRNET_PROFILE=$(BOOK_PROFILE) $(VENV)/bin/jupyter lab book/
 
 test: test-lib test-notebooks test-browser
 
