@@ -7,6 +7,7 @@ which one ran, and training prints its expected duration first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -189,9 +190,17 @@ def load_or_train_predictor(
     if source is None:
         source = MovingMNIST("train", seq_len=settings.n_observed + settings.n_predicted)
     start = time.perf_counter()
-    history = train_predictor(predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None)
+    def report(record: dict) -> None:
+        if record["step"] % 1000 == 0:
+            print(f"  LSTM step {record['step']}: loss {record['loss']:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    history = train_predictor(
+        predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None,
+        free_running=settings.free_running, lr_drop_at=settings.lr_drop_at, on_log=report,
+    )
     metadata = {
         "steps": settings.steps,
+        "settings": dataclasses.asdict(settings),
         "drnet_sha256": drnet_sha,
         "final_loss": history[-1]["loss"],
         "profile": profile,
