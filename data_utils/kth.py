@@ -16,21 +16,19 @@ Point ``$DRNET_KTH_DIR`` at the folder with the AVI files. Taught in book/04_kth
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from data_utils.files import atomic_save_npy, cache_dir
+from data_utils.kth_format import ACTIONS, KTHFormatError, Video, read_index, write_index  # noqa: F401  (re-exported)
 from data_utils.paths import DataNotFoundError
 
-ACTIONS = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 TRAIN_PERSONS = tuple(range(1, 17))
 TEST_PERSONS = tuple(range(17, 26))
 NAME = re.compile(r"^person(\d\d)_(walking|jogging|running|boxing|handwaving|handclapping)_d([1-4])(?:_uncomp)?$")
@@ -39,26 +37,6 @@ KTH_HELP = (
     "handclapping.zip) and 00sequences.txt from https://www.csc.kth.se/cvap/actions/, unzip them into one folder, "
     "and set DRNET_KTH_DIR to it. Without them the book uses the built-in stand-in (SynthKTH)."
 )
-
-
-class KTHFormatError(ValueError):
-    """A prepared KTH folder is incomplete or inconsistent."""
-
-
-@dataclass(frozen=True)
-class Video:
-    """One prepared video: where its frames are and what it shows. ``segments`` are [start, end) frame ranges."""
-
-    name: str
-    person: int
-    action: str
-    scenario: int
-    frames: int
-    segments: tuple[tuple[int, int], ...]
-
-    @property
-    def label(self) -> int:
-        return ACTIONS.index(self.action)
 
 
 def parse_name(stem: str) -> tuple[int, str, int]:
@@ -100,33 +78,6 @@ def decode_video(path: Path, image_size: int) -> np.ndarray:
     return squashed[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    with open(tmp, "wb") as handle:
-        np.save(handle, array)
-    os.replace(tmp, path)
-
-
-def write_index(out_dir: Path, videos: list[Video], meta: dict) -> None:
-    payload = {"meta": meta, "videos": [{**v.__dict__, "segments": [list(s) for s in v.segments]} for v in videos]}
-    tmp = out_dir / ".index.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, out_dir / "index.json")
-
-
-def read_index(folder: Path) -> tuple[list[Video], dict]:
-    path = Path(folder) / "index.json"
-    if not path.is_file():
-        raise DataNotFoundError(f"no prepared KTH in {folder} (index.json missing); run data_utils.kth.prepare(raw_dir, out_dir) first")
-    try:
-        payload = json.loads(path.read_text())
-        videos = [Video(**{**v, "segments": tuple(tuple(s) for s in v["segments"])}) for v in payload["videos"]]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise KTHFormatError(f"{path} is corrupt ({err}); delete it and run prepare again") from err
-    return videos, payload.get("meta", {})
-
-
 def prepare(raw_dir: str | Path, out_dir: str | Path, image_size: int = 64, verbose: bool = True) -> list[Video]:
     """Decode every ``personNN_ACTION_dS_uncomp.avi`` under ``raw_dir`` into ``out_dir`` (see the module docstring).
 
@@ -159,7 +110,7 @@ def prepare(raw_dir: str | Path, out_dir: str | Path, image_size: int = 64, verb
             print(f"skipped {path.name}: cannot decode ({type(err).__name__}: {err})", file=sys.stderr)
             continue
         segments = [(a, min(b, len(frames))) for a, b in boundaries.get(name, [(0, len(frames))]) if a < len(frames)]
-        _atomic_save(target, frames)
+        atomic_save_npy(target, frames)
         videos.append(Video(name, person, action, scenario, len(frames), tuple(segments)))
         write_index(out_dir, videos, meta)  # after each video: an interrupted run loses at most one
         if verbose:
@@ -258,7 +209,6 @@ def load_kth(split: str, seq_len: int = 20, image_size: int = 64, frames: int = 
     ``frames`` and ``subjects`` (0-based) shape the stand-in only: the ``ci`` profile renders fewer, shorter clips.
     """
     from data_utils.synth_kth import SUBJECTS, VERSION, write_prepared
-    from data_utils.synth_norb import cache_dir
 
     try:
         raw = find_kth_dir()

@@ -247,7 +247,8 @@ def as_tensor(frames: np.ndarray) -> torch.Tensor:
 def write_prepared(out_dir: str | Path, frames: int = 100, size: int = 64, subjects: tuple[int, ...] = tuple(range(SUBJECTS)), verbose: bool = False) -> Path:
     """Render the stand-in into the prepared-KTH format of :func:`data_utils.kth.prepare` (one .npy per clip and
     index.json), skipping clips already there. Person numbers are 1-25, so the paper's split applies unchanged."""
-    from data_utils.kth import Video, _atomic_save, read_index, write_index
+    from data_utils.files import atomic_save_npy
+    from data_utils.kth_format import Video, read_index, write_index
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -264,7 +265,7 @@ def write_prepared(out_dir: str | Path, frames: int = 100, size: int = 64, subje
                 if name in done and (out_dir / f"{name}.npy").is_file():
                     videos.append(done[name])
                     continue
-                _atomic_save(out_dir / f"{name}.npy", render_clip(s, action, scenario, frames, size))
+                atomic_save_npy(out_dir / f"{name}.npy", render_clip(s, action, scenario, frames, size))
                 videos.append(Video(name, s + 1, action, d + 1, frames, ((0, frames),)))
         write_index(out_dir, videos, meta)
         if verbose:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from data_utils.files import atomic_save_npz, cache_dir  # noqa: F401  (cache_dir: re-exported)
 from data_utils.turntable import TurntableDataset
 
 CATEGORIES = ("four-legged animal", "human figure", "airplane", "truck", "car")
@@ -300,11 +299,6 @@ def render_synth_norb(
     return out, np.repeat(np.arange(len(CATEGORIES)), INSTANCES)
 
 
-def cache_dir() -> Path:
-    """Where rendered datasets are kept: ``$DRNET_CACHE_DIR``, else ``~/.cache/drnet``."""
-    return Path(os.environ.get("DRNET_CACHE_DIR") or Path.home() / ".cache" / "drnet")
-
-
 def synth_norb_arrays(
     elevations: tuple[int, ...] = tuple(range(9)), lightings: tuple[int, ...] = tuple(range(6)), image_size: int = 64, cache: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -319,10 +313,7 @@ def synth_norb_arrays(
             path.unlink(missing_ok=True)
     images, labels = render_synth_norb(elevations, lightings, image_size)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp, path)
+        atomic_save_npz(path, images=images, labels=labels)
     return images, labels
 
 

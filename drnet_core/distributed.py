@@ -118,6 +118,15 @@ def mean_over_ranks(values: dict[str, torch.Tensor], info: DistInfo) -> dict[str
     return dict(zip(keys, stacked))
 
 
+def all_finite_over_ranks(values: dict[str, torch.Tensor], info: DistInfo) -> bool:
+    """Whether every value is finite on every rank: one rank's NaN stops them all at the same step (no rank is left
+    waiting in the next all-reduce)."""
+    bad = torch.stack([(~torch.isfinite(v.detach().float())).any() for v in values.values()]).any().float()
+    if info.active:
+        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+    return bad.item() == 0
+
+
 class CrossRankBatchNorm(nn.BatchNorm2d):
     """BatchNorm whose training statistics span the batches of every rank (SyncBatchNorm that also runs on CPU).
 

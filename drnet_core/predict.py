@@ -94,7 +94,7 @@ class Predictor(nn.Module):
     def __init__(self, drnet: DRNet, config: PredictorConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or PredictorConfig()
-        self.drnet = drnet.eval().requires_grad_(False)
+        self.drnet = drnet.eval()  # frozen: its codes are computed without gradient, and only the LSTM is optimised
         mc = drnet.config
         self.lstm = PoseLSTM(mc.pose_dim, mc.content_dim, config.hidden, config.layers, mc.code_norm)
         self.checkpoint_info: dict = {}

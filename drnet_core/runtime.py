@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,11 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return "fp32"
     if precision == "fp16" and device.type != "cuda":
         raise ValueError("fp16 autocast needs a CUDA GPU; on a CPU use precision='bf16' (fast on CPUs with native bf16) or 'fp32'")
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "bf16 on this CPU is emulated (no native bf16 instructions) and many times slower than fp32; "
+            "use precision='fp32' here", RuntimeWarning, stacklevel=2,
+        )
     return precision
 
 

@@ -34,7 +34,16 @@ from data_utils.pairs import pick_pairs
 from drnet_core import step
 from drnet_core.checkpoint import CheckpointError, atomic_write_bytes, config_differences, load_checkpoint, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, ModelConfig, comparable_config
-from drnet_core.distributed import SINGLE, DistInfo, average_gradients, broadcast_parameters, convert_sync_batchnorm, mean_over_ranks, rank_slice
+from drnet_core.distributed import (
+    SINGLE,
+    DistInfo,
+    all_finite_over_ranks,
+    average_gradients,
+    broadcast_parameters,
+    convert_sync_batchnorm,
+    mean_over_ranks,
+    rank_slice,
+)
 from drnet_core.model import DRNet
 from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
 from drnet_core.step import GRADIENT_KEYS, roll_within_groups  # noqa: F401  (roll_within_groups: re-exported)
@@ -109,8 +118,10 @@ class Trainer:
             raise ValueError("batch_size must be >= 2: C's different-clip pairs come from other clips of the batch")
         if cfg.widen_from_nf and not (0 < cfg.widen_from_nf < experiment.model.nf and cfg.widen_at > 0):
             raise ValueError(f"widen_from_nf={cfg.widen_from_nf} must lie below model.nf={experiment.model.nf}, with widen_at > 0 (got {cfg.widen_at})")
-        torch.manual_seed(cfg.seed)
-        self._build(DRNet(self.model_config_at(0)))
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights, and the caller's global RNG left as it was
+            torch.manual_seed(cfg.seed)
+            initial = DRNet(self.model_config_at(0))
+        self._build(initial)
         # With β = 0 the paper has no adversary; we still train C (at weight 1) as a probe of how much
         # clip identity the pose carries. Its loss never reaches E_p then.
         self.disc_weight = cfg.beta if cfg.beta > 0 else 1.0
@@ -195,8 +206,9 @@ class Trainer:
                 window_steps += 1
                 for key in LOSS_KEYS:
                     sums[key] += terms[key]
-                if check_every_step:
-                    self._check_finite(terms)
+                if check_every_step and not all_finite_over_ranks(terms, self.dist):
+                    self._check_finite(terms)  # names the term (on the rank that has it) and stops every rank
+                    raise NonFiniteLossError(f"a loss term became NaN or Inf on another rank at step {self.step}; training stopped")
                 log_now = self.step % cfg.log_every == 0 or self.step == target
                 ckpt_now = self.out_dir is not None and (self.step % cfg.checkpoint_every == 0 or self.step == target)
                 if log_now or ckpt_now:
