@@ -206,7 +206,7 @@ def _kth(profile: str) -> Experiment:
     """KTH actions (section 4.3): E_c VGG16 with U-Net skips, E_p ResNet-18, D the mirrored VGG, |h_p| = 5, |h_c| = 128, β = 1e-4.
 
     Frames are grey 64×64 (the paper uses 128; drnet-py trains at 64). K = 10 frames is our choice (not in the
-    paper). The ``cpu`` profile narrows every network to a quarter of the paper's width (nf 16 instead of 64).
+    paper). The ``cpu`` profile narrows every network to an eighth of the paper's width (nf 8 instead of 64).
     """
     model = ModelConfig(architecture="vgg_resnet", channels=1, nf=KTH_WIDTH[profile], content_dim=128, pose_dim=5, skips=True)
     data = DataConfig(name="kth", num_digits=0, seq_len=20, colour=False, max_speed=0)

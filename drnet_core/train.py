@@ -5,13 +5,16 @@ Per iteration, on a batch of B clips with per-sample t and k ~ U{0..K}:
 1. Pose codes a_i = E_p(x_i^t), b_i = E_p(x_i^{t+k}), computed once and reused by both steps
    (the C step does not change E_p, so the codes are the same ones a separate pass would give).
 2. **C step** (E_p frozen: the codes are detached), eq. 3: same-clip pairs (a_i, b_i) labelled 1,
-   different-clip pairs (a_i, b_{i+1 mod B}) labelled 0. Rolling the batch by one never pairs a
-   clip with itself, as ``randperm`` would about once per batch. Loss β·L_adv(C).
-3. **E/D step** (C frozen: no gradient reaches it), eq. 5: L_rec (eq. 1) + α·L_sim (eq. 2) +
-   β·L_adv(E_p) (eq. 4). The similarity target E_c(x^{t+k}) is computed without gradient.
+   different-clip pairs (a_i, b_{i-1 mod B}) labelled 0. Rolling the batch by one never pairs a
+   row with itself, as ``randperm`` would about once per batch (batches are drawn with replacement,
+   so two rows can still show the same clip). Loss β·L_adv(C).
+3. **E/D step** (C frozen: no gradient reaches C's weights), eq. 5: L_rec (eq. 1) + α·L_sim (eq. 2) +
+   β·L_adv(E_p) (eq. 4). The similarity target E_c(x^{t+k}) is computed without gradient. The
+   adversarial gradient reaches E_p through both codes of the pair (the public code detaches the second).
 
 Adam with lr 0.002 for both optimisers. Runs on CPU or CUDA with optional autocast and
-channels_last, writes a JSONL metrics log, checkpoints atomically, resumes exactly, and
+channels_last, writes a JSONL metrics log, checkpoints atomically, resumes exactly on a CPU (on a GPU,
+``cudnn.benchmark`` may choose other kernels after a restart, so a resumed run matches to rounding), and
 stops with a clear message on a NaN/Inf loss, keeping the last good checkpoint.
 
 Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
