@@ -57,15 +57,14 @@ def rollout_clips(n_clips: int = 200, n_observed: int = 5, horizons: tuple[int, 
 def position_error(frames: torch.Tensor, truth: torch.Tensor, n_digits: int) -> float:
     """Mean centroid distance (px) between ``frames`` and ``truth`` (B, C, H, W), over the digit channels that are
     visible in the truth (more than one pixel's worth of ink)."""
-    predicted, _ = channel_centroids(frames[:, :n_digits].float())
-    true, mass = channel_centroids(truth[:, :n_digits].float())
-    distances = (predicted - true).norm(dim=-1)[mass > 1.0]
-    return distances.mean().item() if distances.numel() else float("nan")
+    return _centroid_error(channel_centroids(frames[:, :n_digits].float())[0], truth, n_digits)
 
 
 def _centroid_error(centroids: torch.Tensor, truth: torch.Tensor, n_digits: int) -> float:
+    """Mean distance (px) from ``centroids`` (B, D, 2) to the truth's, over the digit channels visible in the truth."""
     true, mass = channel_centroids(truth[:, :n_digits].float())
-    return (centroids - true).norm(dim=-1)[mass > 1.0].mean().item()
+    distances = (centroids - true).norm(dim=-1)[mass > 1.0]
+    return distances.mean().item() if distances.numel() else float("nan")
 
 
 def baseline_errors(clips: RolloutClips) -> dict[str, dict[int, float]]:
