@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_utils import MovingMNIST  # noqa: E402
 from drnet_core import DRNet, losses  # noqa: E402
-from drnet_core.metrics import load_digit_classifier, swap_metrics, swap_pairs  # noqa: E402
 from drnet_core.nets import DCGANDecoder, init_weights  # noqa: E402
-from drnet_core.probe import encode_all, train_probe  # noqa: E402
 from drnet_core.report import run_info  # noqa: E402
 from drnet_core.runtime import autocast, cpu_has_native_bf16  # noqa: E402
+from drnet_experiments.mnist_swaps import load_digit_classifier, swap_metrics, swap_pairs  # noqa: E402
+from drnet_experiments.probe import encode_all, train_probe  # noqa: E402
 
 
 def same_frame_accuracy(model: DRNet, count: int = 1000) -> tuple[float, float]:

@@ -41,6 +41,7 @@ from drnet_core import experiment  # noqa: E402
 from drnet_core.report import run_info  # noqa: E402
 from drnet_core.runtime import describe_hardware, peak_rss_gib, resolve_device  # noqa: E402
 from drnet_core.train import Trainer, draw_batch  # noqa: E402
+from drnet_experiments.widen import schedule_for  # noqa: E402
 
 MODELS = ("mnist", "norb", "kth", "kth_ae")
 SIZES = ("ci", "cpu", "paper")
@@ -71,9 +72,9 @@ def clip_source(model: str, seq_len: int) -> object:
 def measure(model: str, size: str, device: torch.device, rounds: int, iters: int) -> dict:
     exp = experiment(model, size, **{"train.device": device.type})
     source = clip_source(model, exp.data.seq_len)
-    fast = Trainer(exp, source, progress=False)
+    fast = Trainer(exp, source, progress=False, schedule=schedule_for(exp))
     plain_exp = experiment(model, size, **{"train.device": device.type, "train.precision": "fp32", "train.channels_last": False})
-    plain = Trainer(plain_exp, source, progress=False)
+    plain = Trainer(plain_exp, source, progress=False, schedule=schedule_for(plain_exp))
     plain.model.load_state_dict(fast.model.state_dict())
     reference = ReferenceStep(plain)
     gen = torch.Generator().manual_seed(0)

@@ -138,8 +138,10 @@ def peak_rss_of_cpu_profile(steps: int = 5) -> float:
     """Peak resident memory (GiB) of a fresh process that trains the `cpu` profile for a few steps."""
     code = (
         "import torch; from data_utils import MovingMNIST; from drnet_core import experiment, Trainer;"
+        "from drnet_experiments.widen import schedule_for;"
         "from drnet_core.runtime import peak_rss_gib;"
-        f"exp = experiment('mnist', 'cpu'); Trainer(exp, MovingMNIST('train', seq_len=exp.data.seq_len), progress=False).fit({steps});"
+        f"exp = experiment('mnist', 'cpu'); data = MovingMNIST('train', seq_len=exp.data.seq_len);"
+        f"Trainer(exp, data, progress=False, schedule=schedule_for(exp)).fit({steps});"
         "print(peak_rss_gib())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -33,10 +33,6 @@ from data_utils.files import atomic_write_bytes  # noqa: F401  (re-exported: drn
 
 FORMAT = "drnet-checkpoint/1"
 
-#: Where the repository keeps its committed weights.
-REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-
-
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, or belongs to another configuration."""
 

@@ -20,26 +20,11 @@ from pathlib import Path
 
 import torch
 
-from drnet_core.checkpoint import REPO_CHECKPOINTS, STORAGE_DTYPES
-from drnet_core.config import PROFILES, Experiment, experiment
+from drnet_core.checkpoint import STORAGE_DTYPES
+from drnet_core.config import PROFILES, Experiment, experiment, parse_override
 from drnet_core.distributed import DistInfo
-from drnet_core.runtime import describe_hardware, resolve_device, versions
-
-
-def run_banner(profile: str, device: torch.device) -> str:
-    v = versions()
-    return f"DRNET profile={profile} device={describe_hardware(device)} torch={v['torch']} drnet_core={v['drnet_core']}"
-
-
-def _parse_override(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--set expects key=value, e.g. train.beta=0.0, got {text!r}")
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value
-    return key, parsed
+from drnet_core.report import run_banner
+from drnet_core.runtime import resolve_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,65 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", choices=PROFILES, default=None, help="default: $DRNET_PROFILE, else cpu")
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints and metrics.jsonl")
     train.add_argument("--steps", type=int, default=None, help="total steps (default: the profile's)")
-    train.add_argument("--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.beta=0")
+    train.add_argument("--set", type=parse_override, action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.beta=0")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument(
         "--time-limit", type=float, default=None, metavar="MIN", help="stop (with a checkpoint) after about this many minutes; the same command resumes"
     )
     train.add_argument("--init-from", type=Path, default=None, help="start from these model weights and their step (fresh optimisers)")
     train.add_argument("--no-progress", action="store_true")
-    ab = sub.add_parser("norb-ablation", help="train (or load) the NORB models with β = 0.1 and β = 0 and probe them (Table 1)")
-    ab.add_argument("--profile", choices=PROFILES, default=None)
-    ab.add_argument("--threads", type=int, default=None)
-    ab.add_argument("--progress", action="store_true")
-    ab.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.0])
-    ab.add_argument("--controls", action="store_true", help="instead: the control runs (β = 0 with mean errors), kept as numbers only")
-    ab.add_argument(
-        "--set", type=_parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=mean"
-    )
-    lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
-    lstm.add_argument("dataset", choices=["mnist"])
-    lstm.add_argument("--profile", choices=PROFILES, default=None)
-    lstm.add_argument("--threads", type=int, default=None)
-    mab = sub.add_parser("mnist-ablation", help="train (or load the results of) the β × |h_p| ablation runs on Moving MNIST")
-    mab.add_argument("--profile", choices=PROFILES, default=None)
-    mab.add_argument("--threads", type=int, default=None)
-    mab.add_argument("--progress", action="store_true")
-    ws = sub.add_parser(
-        "weighting-study", help="train (or reuse the rows of) the sum/mean × β grid on NORB and Moving MNIST, 3 seeds each; print mean ± spread"
-    )
-    ws.add_argument("--profile", choices=PROFILES, default=None)
-    ws.add_argument("--datasets", nargs="+", choices=["norb", "mnist"], default=["norb", "mnist"])
-    ws.add_argument("--seeds", type=int, default=3, help="seeds per point (0, 1, …)")
-    ws.add_argument(
-        "--turntable", type=str, default=None, help="your own turntable photographs: .npz with images (objects, views, H, W) uint8, optional labels"
-    )
-    ws.add_argument("--split", choices=["views", "objects"], default="views", help="with --turntable: hold out the odd views, or every 4th object")
-    ws.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop at a checkpoint after MIN minutes; the same command continues")
-    ws.add_argument("--points", nargs="+", default=None, help="only these grid points, e.g. mean_beta0.1 sum_beta0")
-    ws.add_argument("--summary", action="store_true", help="print the stored rows' table without training")
-    ws.add_argument("--threads", type=int, default=None)
-    ws.add_argument("--progress", action="store_true")
-    kth = sub.add_parser("kth", help="train (or load) the KTH DRNET, the AE-LSTM baseline and their LSTMs; print Fig. 8 and PSNR/SSIM")
-    kth.add_argument("--profile", choices=PROFILES, default=None)
-    kth.add_argument("--threads", type=int, default=None)
-    kth.add_argument("--progress", action="store_true")
-    score = sub.add_parser("inception-score", help="train (or load) the action classifier and print the Inception score by offset (Fig. 9)")
-    score.add_argument("--profile", choices=PROFILES, default=None)
-    score.add_argument("--threads", type=int, default=None)
     ex = sub.add_parser("export", help="write a run's model with its metrics (evaluated as stored), e.g. into checkpoints/")
     ex.add_argument("run", type=Path, help="a training run folder (holds model.pt, model.json, metrics.jsonl)")
     ex.add_argument("--to", type=Path, required=True, help="checkpoint path to write, e.g. checkpoints/mnist_cpu.pt")
     ex.add_argument("--swaps", type=int, default=1000)
     ex.add_argument("--storage", choices=STORAGE_DTYPES, default="float16", help="int8: weight-only quantization, half the bytes")
-    ev = sub.add_parser("eval", help="content-swap accuracy and swap pose error on held-out swaps")
-    ev.add_argument("dataset", choices=["mnist"])
-    ev.add_argument("--checkpoint", type=Path, default=REPO_CHECKPOINTS / "mnist_cpu.pt")
-    ev.add_argument("--swaps", type=int, default=1000)
-    ev.add_argument("--digits", choices=["test", "train"], default="test", help="whose digits the swap clips show (train: a check for memorising)")
-    ev.add_argument("--lstm", type=Path, default=REPO_CHECKPOINTS / "mnist_lstm_cpu.pt", help="pose LSTM whose rollouts to score (on this DRNet)")
-    ev.add_argument("--rollout-clips", type=int, default=200, help="held-out clips for the rollout position error")
-    ev.add_argument("--threads", type=int, default=None)
+    from drnet_experiments.commands import add_experiment_commands
+
+    add_experiment_commands(sub)
     return parser
 
 
@@ -132,18 +73,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info: DistInfo) -> int:
     from data_utils import MovingMNIST
-    from drnet_core.metrics import swap_metrics, swap_pairs
     from drnet_core.train import Trainer
+    from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
 
     data = exp.data
     evaluate = None
     if data.name == "norb":
-        from drnet_core.experiments import norb_datasets
+        from drnet_experiments.ablations import norb_datasets
 
         source = norb_datasets(exp.profile)[0]
         print(f"data: {source.source}", flush=True)
     elif data.name == "kth":
-        from drnet_core.kth_experiment import kth_datasets
+        from drnet_experiments.kth_experiment import kth_datasets
 
         source = kth_datasets(exp.profile, seq_len=data.seq_len)[0]
         print(f"data: {source.source}", flush=True)
@@ -155,7 +96,9 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
         def evaluate(model: torch.nn.Module) -> dict:
             return swap_metrics(model, pairs)
 
-    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress, dist_info=info)
+    from drnet_experiments.widen import schedule_for  # the book's widening, when the experiment asks for it
+
+    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress, dist_info=info, schedule=schedule_for(exp))
     say = print if info.is_main else (lambda *a, **k: None)
     if trainer.resume_if_possible():
         say(f"resumed from {args.out} at step {trainer.step}", flush=True)
@@ -168,189 +111,12 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from drnet_core.metrics import swap_metrics, swap_pairs
-    from drnet_core.model import DRNet
-
-    model = DRNet.load(args.checkpoint)
-    print(run_banner(model.checkpoint_info.get("profile") or "?", torch.device("cpu")), flush=True)
-    pairs = swap_pairs(args.swaps, clip_content=not model.config.skips, split=args.digits)
-    result = swap_metrics(model, pairs)
-    print(f"checkpoint: {args.checkpoint}")
-    print(f"{'held-out' if args.digits == 'test' else 'training-digit'} swaps: {args.swaps} (content of {args.digits} clip i, pose of {args.digits} clip i+1)")
-    print(f"content-swap digit accuracy: {result['swap_accuracy']:.3f}  (classifier ceiling on ideal swaps {result['ceiling_accuracy']:.3f}, chance 0.100)")
-    print(
-        f"one-frame ceiling: {result['frame_ceiling_accuracy']:.3f}  (the ideal swaps without the strokes that the content frame hid: "
-        "a perfect drawing of what one frame shows; guessing hidden strokes can add to it)"
-    )
-    print(f"swap pose error: {result['pose_error_px']:.2f} px  (vs the pose clip's own frame: {result['pose_error_vs_pose_clip_px']:.2f} px)")
-    print(
-        f"on the {result['visible_fraction']:.1%} of digit channels read in both the content frame and the ideal swap: "
-        f"digit accuracy {result['visible_swap_accuracy']:.3f} (a perfect model: 1.000)"
-    )
-    same = swap_metrics(model, swap_pairs(args.swaps, same_clip=True, split=args.digits))
-    print(f"same-clip digit accuracy (content and pose from one clip, two times): {same['swap_accuracy']:.3f}, pose error {same['pose_error_px']:.2f} px")
-    if not model.config.skips:
-        clip = swap_metrics(model, pairs, content="clip")
-        frames = pairs.content_clips.shape[1]
-        print(f"with the clip's content (h_c averaged over its {frames} frames): digit accuracy {clip['swap_accuracy']:.3f}, ", end="")
-        print(f"pose error {clip['pose_error_px']:.2f} px")
-    _print_rollouts(args, model)
-    return 0
-
-
-def _print_rollouts(args: argparse.Namespace, model: torch.nn.Module) -> None:
-    """The pose LSTM's rollout position error by horizon, beside copy-last and constant velocity (chapter 2)."""
-    from drnet_core.checkpoint import read_sidecar
-    from drnet_core.predict import Predictor
-    from drnet_experiments.mnist_rollouts import format_errors, rollout_clips, rollout_position_error
-
-    if not args.lstm.with_suffix(".json").is_file():
-        print(f"no pose LSTM at {args.lstm}: rollouts not scored (make one with `python -m drnet_core train-lstm mnist`)")
-        return
-    reference = read_sidecar(args.lstm.with_suffix(".json"))["config"].get("drnet_checkpoint", {})
-    if reference.get("sha256") not in (None, model.checkpoint_info.get("sha256")):
-        print(f"{args.lstm} was trained on other DRNet weights: rollouts not scored")
-        return
-    predictor = Predictor.load(args.lstm)
-    clips = rollout_clips(args.rollout_clips, predictor.config.n_observed)
-    print(f"rollout position error on {args.rollout_clips} held-out clips after {predictor.config.n_observed} observed frames ({args.lstm.name}):")
-    print(format_errors(rollout_position_error(predictor, clips)))
-
-
-def cmd_train_lstm(args: argparse.Namespace) -> int:
-    from drnet_core.config import current_profile
-    from drnet_core.metrics import rollout_digit_accuracy
-    from drnet_core.pretrained import load_or_train_drnet, load_or_train_predictor
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    predictor = load_or_train_predictor(load_or_train_drnet(profile), profile)
-    for horizon, accuracy in rollout_digit_accuracy(predictor).items():
-        print(f"digit accuracy {horizon:4d} steps after the last observed frame: {accuracy:.3f}")
-    return 0
-
-
-def cmd_norb_ablation(args: argparse.Namespace) -> int:
-    from drnet_core.config import current_profile
-    from drnet_core.experiments import PAPER_TABLE_1, norb_ablation, norb_datasets
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    train_set, test_set = norb_datasets(profile)
-    if args.controls:
-        from drnet_core.experiments import norb_control_rows
-
-        for row in norb_control_rows(train_set, test_set, profile=profile, progress=args.progress):
-            print(f"  {row['name']}: h_c {row['content']:.3f}  h_p {row['pose']:.3f}  (chance {row['chance']:.3f}; {row['steps']} steps, {row['hardware']})")
-        return 0
-    result = norb_ablation(train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None)
-    print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
-    for row in result.table:
-        paper = PAPER_TABLE_1.get(row["beta"], {"content": float("nan"), "pose": float("nan")})
-        print(f"  β = {row['beta']:<4g} h_c {row['content']:.3f}  h_p {row['pose']:.3f}   (paper: h_c {paper['content']:.1f} %, h_p {paper['pose']:.1f} %)")
-    return 0
-
-
-def cmd_mnist_ablation(args: argparse.Namespace) -> int:
-    from drnet_core.config import current_profile
-    from drnet_core.experiments import mnist_ablation
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    rows = mnist_ablation(profile, progress=args.progress)
-    print(f"{'β':>5s} {'|h_p|':>6s} {'swap acc.':>10s} {'pose err.':>10s} {'probe h_c':>10s} {'probe h_p':>10s} {'C acc.':>7s}")
-    for r in rows:
-        print(
-            f"{r['beta']:5g} {r['pose_dim']:6d} {r['swap_accuracy']:10.3f} {r['pose_error_px']:7.2f} px {r['content_probe']:10.3f} "
-            f"{r['pose_probe']:10.3f} {r['disc_acc']:7.3f}"
-        )
-    return 0
-
-
-def cmd_weighting_study(args: argparse.Namespace) -> int:
-    from drnet_core.config import current_profile
-    from drnet_experiments import weighting_study as ws
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    if args.summary:
-        rows = ws.stored_rows(profile, args.turntable)
-    else:
-        limit = None if args.time_limit is None else 60 * args.time_limit
-        datasets = ("norb",) if args.turntable else tuple(args.datasets)
-        ws.weighting_study(
-            profile, datasets, tuple(range(args.seeds)), args.turntable, args.split, tuple(args.points) if args.points else None, limit, args.progress
-        )
-        rows = ws.stored_rows(profile, args.turntable)
-    print(ws.format_summary(ws.summarise(rows)) or "no rows stored yet")
-    return 0
-
-
-def cmd_kth(args: argparse.Namespace) -> int:
-    from drnet_core import kth_experiment as kx
-    from drnet_core.config import current_profile
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    train_set, test_set = kx.kth_datasets(profile)
-    print(f"data: {train_set.source}", flush=True)
-    models = kx.kth_models(train_set, profile, progress=args.progress)
-    predictors = kx.kth_predictors(models, train_set, profile)
-    n_obs = predictors["kth"].config.n_observed
-    clips = kx.test_clips(test_set, n_obs + 20)[0]
-    counts = kx.available_subject_counts(train_set)
-    print(f"action accuracy on the test persons from sequences of {kx.SEQUENCE_LENGTH} codes (Fig. 8), by training subjects {counts}:")
-    for name, label in (("kth", "DRNET pose"), ("kth_ae", "AE features")):
-        scores = kx.few_shot_action_accuracy(models[name], train_set, test_set, counts)
-        print(f"  {label:12s} " + "  ".join(f"{n}: {scores[n]:.3f}" for n in counts), flush=True)
-    print(f"PSNR / SSIM of generated frames on {len(clips)} held-out clips, after {n_obs} observed:")
-    for name, label in (("kth", "DRNET"), ("kth_ae", "AE-LSTM")):
-        q = kx.prediction_quality(predictors[name], clips, n_obs)
-        print(f"  {label:8s} " + "  ".join(f"step {s}: {q['psnr'][s - 1]:.2f} dB / {q['ssim'][s - 1]:.3f}" for s in (1, 10, 20)), flush=True)
-    return 0
-
-
-def cmd_inception_score(args: argparse.Namespace) -> int:
-    from drnet_core import generation_score as gs
-    from drnet_core import kth_experiment as kx
-    from drnet_core.action_classifier import action_probabilities
-    from drnet_core.config import current_profile
-
-    profile = args.profile or current_profile()
-    print(run_banner(profile, torch.device("cpu")), flush=True)
-    train_set, test_set = kx.kth_datasets(profile)
-    classifier = gs.load_or_train_action_classifier(train_set, test_set, profile)
-    print(f"action classifier: held-out accuracy {classifier.checkpoint_info['test_accuracy']:.3f} ({train_set.source})")
-    predictors = kx.kth_predictors(kx.kth_models(train_set, profile), train_set, profile)
-    n_obs = predictors["kth"].config.n_observed
-    offsets = (0, 20, 50, 100)
-    length = min(v.frames for v in test_set.videos)
-    real_offsets = tuple(o for o in offsets if n_obs + o + gs.WINDOW <= length)
-    clips = kx.test_clips(test_set, n_obs + max(real_offsets) + gs.WINDOW)[0]
-    observed = clips[:, :n_obs]
-    repeated = action_probabilities(classifier, observed[:, -1:].expand(-1, gs.WINDOW, -1, -1, -1))[:, None]
-    rows = {
-        "real clips": (real_offsets, gs.clip_probabilities(classifier, clips[:, n_obs:], real_offsets)),
-        "DRNET": (offsets, gs.rollout_probabilities(classifier, predictors["kth"], observed, offsets)),
-        "AE-LSTM": (offsets, gs.rollout_probabilities(classifier, predictors["kth_ae"], observed, offsets)),
-        "repeat last frame": (offsets, repeated.expand(-1, len(offsets), -1)),
-    }
-    print(f"Inception score of 10-frame windows by offset from the last conditioning frame ({len(clips)} held-out clips):")
-    print(f"  {'':18s}" + "".join(f"{o:>20d}" for o in offsets))
-    for name, (at, probs) in rows.items():
-        curve = gs.score_curve(probs)
-        cells = {o: f"{curve['score'][i]:.2f} [{curve['low'][i]:.2f}, {curve['high'][i]:.2f}]" for i, o in enumerate(at)}
-        print(f"  {name:18s}" + "".join(f"{cells.get(o, '–'):>20s}" for o in offsets), flush=True)
-    return 0
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
     from drnet_core.checkpoint import as_stored, read_sidecar, save_checkpoint
-    from drnet_core.metrics import swap_metrics, swap_pairs
     from drnet_core.model import DRNet
+    from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
 
     model = DRNet.load(args.run / "model.pt")
     sidecar = read_sidecar(args.run / "model.json")
@@ -390,17 +156,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _commands() -> dict:
-    return {
-        "train": cmd_train,
-        "eval": cmd_eval,
-        "export": cmd_export,
-        "train-lstm": cmd_train_lstm,
-        "norb-ablation": cmd_norb_ablation,
-        "mnist-ablation": cmd_mnist_ablation,
-        "kth": cmd_kth,
-        "weighting-study": cmd_weighting_study,
-        "inception-score": cmd_inception_score,
-    }
+    from drnet_experiments.commands import EXPERIMENT_COMMANDS  # the book's experiments, loaded only here
+
+    return {"train": cmd_train, "export": cmd_export, **EXPERIMENT_COMMANDS}
 
 
 if __name__ == "__main__":

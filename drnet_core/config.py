@@ -14,7 +14,10 @@ An unset ``DRNET_PROFILE`` means ``cpu``. Notebooks never branch on the profile:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import warnings
+from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
 
 PROFILES = ("ci", "cpu", "paper")
@@ -53,9 +56,8 @@ class TrainConfig:
     steps: int = 60_000  # not in the paper; drnet-py runs 200 × 600 iterations
     batch_size: int = 100  # not in the paper; both public codes use 100
     lr: float = 0.002  # paper: Adam, learning rate 0.002 for every model
-    lr_drop_at: int = 0  # not in the paper: from this step on, lr × lr_drop_factor (0: never)
+    lr_milestones: tuple[int, ...] = ()  # not in the paper: at each of these steps, lr × lr_drop_factor once more
     lr_drop_factor: float = 0.25
-    lr_drop2_at: int = 0  # not in the paper: a second drop, from this step on lr × lr_drop_factor² (0: never)
     betas: tuple[float, float] = (0.5, 0.999)  # not in the paper; drnet-py's choice
     alpha: float = 1.0  # paper: α = 1 for all datasets
     beta: float = 0.1  # paper: β = 0.1 for MNIST, NORB, SUNCG; 1e-4 for KTH
@@ -73,9 +75,25 @@ class TrainConfig:
     sync_bn: bool = False  # several processes (torchrun): batch statistics over the global batch
     compile: bool = False  # torch.compile each network; pays off on GPUs (on a 2-core CPU the first step costs ~30 s)
     # not in the paper: train at width widen_from_nf until step widen_at, then widen to model.nf (Net2WiderNet,
-    # drnet_core/widen.py) with fresh optimisers; 0 trains at model.nf throughout
+    # drnet_experiments/widen.py) with fresh optimisers; 0 trains at model.nf throughout
     widen_from_nf: int = 0
     widen_at: int = 0
+
+
+#: Settings renamed since older checkpoints were written: ``lr_drop_at`` and ``lr_drop2_at`` (0 = never) became
+#: the one tuple ``lr_milestones``.
+_OLD_MILESTONE_KEYS = ("lr_drop_at", "lr_drop2_at")
+
+
+def upgrade_train_settings(train: dict) -> dict:
+    """A stored ``train`` section in today's schema: the old learning-rate drop fields become ``lr_milestones``."""
+    train = dict(train)
+    old = [train.pop(key) for key in _OLD_MILESTONE_KEYS if key in train]
+    if old and "lr_milestones" not in train:
+        train["lr_milestones"] = sorted(int(step) for step in old if step)
+    if "lr_milestones" in train:
+        train["lr_milestones"] = tuple(train["lr_milestones"])
+    return train
 
 
 def comparable_config(config: dict, ignore_train: tuple[str, ...] = ()) -> dict:
@@ -84,7 +102,7 @@ def comparable_config(config: dict, ignore_train: tuple[str, ...] = ()) -> dict:
     Training settings added after a config was saved count as their defaults (so older checkpoints and runs still
     match), and the ``ignore_train`` keys are dropped (settings that may differ without changing the weights).
     """
-    train = {**dataclasses.asdict(TrainConfig()), **config.get("train", {})}
+    train = {**dataclasses.asdict(TrainConfig()), **upgrade_train_settings(config.get("train", {}))}
     return {
         "model": config.get("model", {}),
         "data": config.get("data", {}),
@@ -108,7 +126,7 @@ class Experiment:
 
     @classmethod
     def from_dict(cls, raw: dict) -> Experiment:
-        train = dict(raw["train"])
+        train = upgrade_train_settings(raw["train"])
         train["betas"] = tuple(train["betas"])
         return cls(
             profile=raw["profile"],
@@ -148,7 +166,7 @@ def _mnist(profile: str) -> Experiment:
             # drop gave about +0.04 within 2,000 steps, measured), then widened function-preservingly to nf 48
             # (Net2WiderNet, fresh optimisers) and trained on, with a second drop to 0.000125 for the last 8,000
             TrainConfig(
-                steps=86_000, lr_drop_at=45_000, lr_drop2_at=78_000, widen_from_nf=32, widen_at=60_000,
+                steps=86_000, lr_milestones=(45_000, 78_000), widen_from_nf=32, widen_at=60_000,
                 batch_size=32, max_offset=10, log_every=50, checkpoint_every=250, eval_every=500, eval_swaps=300,
             ),
             eval_swaps=1000,
@@ -286,6 +304,7 @@ def experiment(name: str = "mnist", profile: str | None = None, **overrides: obj
 def with_overrides(exp: Experiment, overrides: dict) -> Experiment:
     """A copy of ``exp`` with dotted-name fields replaced (``{"model.nf": 16}``)."""
     parts: dict[str, dict] = {"model": {}, "data": {}, "train": {}}
+    overrides = _upgrade_overrides(exp, overrides)
     for key, value in overrides.items():
         section, _, name = key.partition(".")
         if section not in parts or not name:
@@ -300,3 +319,26 @@ def with_overrides(exp: Experiment, overrides: dict) -> Experiment:
         data=dataclasses.replace(exp.data, **parts["data"]),
         train=dataclasses.replace(exp.train, **parts["train"]),
     )
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``"train.beta=0.0"`` → ``("train.beta", 0.0)``: a command line's ``--set``, its value read as JSON where it parses."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ArgumentTypeError(f"--set expects key=value, e.g. train.beta=0.0, got {text!r}")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return key, parsed
+
+
+def _upgrade_overrides(exp: Experiment, overrides: dict) -> dict:
+    """Old override names keep working for a while: ``train.lr_drop_at`` / ``train.lr_drop2_at`` set a milestone."""
+    old = {key: overrides[key] for key in overrides if key.partition(".")[2] in _OLD_MILESTONE_KEYS}
+    if not old:
+        return overrides
+    warnings.warn("train.lr_drop_at and train.lr_drop2_at are now one tuple, train.lr_milestones", DeprecationWarning, stacklevel=3)
+    milestones = list(overrides.get("train.lr_milestones", exp.train.lr_milestones))
+    milestones += [int(step) for step in old.values() if step]
+    return {**{k: v for k, v in overrides.items() if k not in old}, "train.lr_milestones": tuple(sorted(set(milestones)))}

@@ -1,36 +1,15 @@
-"""Numbers that judge a DRNET: content-swap digit accuracy, swap pose error, PSNR.
+"""Generic numbers that judge generated frames: PSNR, SSIM (Wang et al. 2004), the Inception score (paper appendix B),
+and the intensity centroid of each channel (where a drawn object is).
 
-Content/pose swap (paper Fig. 3 left, made quantitative): decode the content of
-held-out clip i with the pose of held-out clip j (j = i + 1), at a random frame of
-each. The ideal result is clip i's digits drawn at clip j's positions, which the
-generator renders exactly (:meth:`ClipSpecs.with_positions_of`).
-
-* **content-swap digit accuracy** — a digit classifier trained on MNIST training digits
-  reads each colour channel of the swapped frame; correct if it names clip i's digit
-  for that channel. Chance is 10 %. The same classifier on the ideal frames gives the
-  ceiling (occlusion hides part of some digits), and on the ideal frames without the
-  strokes that the one content frame hid, the one-frame ceiling: what a perfect drawing
-  of what one content frame shows scores (guessing hidden strokes can add to it).
-* **swap pose error** — the distance in pixels between each channel's intensity
-  centroid in the swapped frame and in the ideal frame. (Against clip j's own frame the
-  distance also contains the different digits' shapes; we report that too.)
-
-Frame-quality metrics: :func:`psnr`, :func:`ssim` (Wang et al. 2004) and, for KTH, the
-:func:`inception_score` of an action classifier's predictions (paper appendix B).
-
-Taught in book/02_moving_mnist.ipynb; SSIM and the Inception score in book/05_inception_score.ipynb.
+The Moving MNIST swap and rollout measures built on them live in :mod:`drnet_experiments.mnist_swaps`.
+Taught in book/04_kth_prediction.ipynb and book/05_inception_score.ipynb.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from data_utils import MovingMNIST
-from drnet_core.classifiers import DigitClassifier, load_digit_classifier
 
 
 def channel_centroids(frames: torch.Tensor, eps: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,158 +99,3 @@ def inception_score(probs: np.ndarray | torch.Tensor) -> float:
     log_marginal = np.log(np.where(marginal > 0, marginal, 1.0))
     kl = (p * (log_p - log_marginal)).sum(1)
     return float(np.exp(kl.mean()))
-
-
-@dataclass
-class SwapBatch:
-    """Held-out swap pairs: the content frames, the pose frames, the ideal swaps and the content digits' labels."""
-
-    content_frames: torch.Tensor
-    pose_frames: torch.Tensor
-    ideal: torch.Tensor
-    labels: torch.Tensor
-    shown_ideal: torch.Tensor | None = None  # the ideal swaps without the strokes that the content frames hid
-    content_clips: torch.Tensor | None = None  # (N, T, C, H, W): the whole content clips, with ``clip_content=True``
-
-
-def swap_pairs(
-    count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False, clip_content: bool = False, split: str = "test"
-) -> SwapBatch:
-    """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames.
-
-    ``same_clip=True`` takes the pose from clip i itself (another random frame): a reconstruction across time.
-    Its digit accuracy is what the decoder can draw when no content has to move between clips; a swap accuracy
-    far below it means the pose code carries content (chapter "Moving MNIST"). ``clip_content=True`` also keeps
-    the content clips whole, for :func:`swap_metrics` with ``content="clip"`` (the same swaps, the same ideal).
-
-    ``split="train"`` draws the same kind of swaps from the training digits: a model that scores much higher there
-    than on the test digits has memorised digits rather than learnt to draw them.
-
-    ``shown_ideal`` is the ideal swap minus every stroke of a digit that its content frame hid (behind the other
-    digit): a perfect drawing of what that one frame shows. The classifier on it is the one-frame ceiling.
-    """
-    test = MovingMNIST(split, seq_len=seq_len)
-    specs = test.fixed_specs(count)
-    gen = torch.Generator().manual_seed(seed)
-    t_content = torch.randint(0, seq_len, (count, 1), generator=gen)
-    t_pose = torch.randint(0, seq_len, (count, 1), generator=gen)
-    content_specs = specs.at_times(t_content)
-    pose_clips = torch.arange(count) if same_clip else torch.arange(count).roll(-1)
-    pose_specs = specs[pose_clips].at_times(t_pose)
-    ideal_specs = content_specs.with_positions_of(pose_specs)
-    ideal = test.render(ideal_specs)[:, 0]
-    shown = test.render(ideal_specs, patch_masks=test.visible_patches(content_specs))[:, 0]
-    return SwapBatch(
-        content_frames=test.render(content_specs)[:, 0],
-        pose_frames=test.render(pose_specs)[:, 0],
-        ideal=ideal,
-        labels=test.digit_labels(content_specs),
-        shown_ideal=torch.minimum(ideal, shown),
-        content_clips=test.render(specs) if clip_content else None,
-    )
-
-
-@torch.no_grad()
-def _reads_correctly(classifier: DigitClassifier, frames: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B·D,) bool: the classifier names digit d's label in colour channel d of each frame."""
-    n_digits = labels.shape[1]
-    return classifier(frames[:, :n_digits].reshape(-1, 1, *frames.shape[-2:])).argmax(1) == labels.reshape(-1)
-
-
-@torch.no_grad()
-def swap_metrics(
-    model: torch.nn.Module, pairs: SwapBatch | None = None, classifier: DigitClassifier | None = None, batch_size: int = 250, content: str = "frame"
-) -> dict[str, float]:
-    """Content-swap digit accuracy and swap pose error of ``model`` (a DRNet) on held-out swaps.
-
-    ``content="frame"`` takes h_c from one frame of the content clip (the figure the issue's target is set on);
-    ``content="clip"`` averages h_c over the whole clip (:meth:`DRNet.encode_clip_content`; needs pairs made with
-    ``clip_content=True``), which removes what one frame hides, e.g. a digit behind the other.
-
-    Returns ``swap_accuracy`` (fraction of digit channels read correctly), ``ceiling_accuracy``
-    (the classifier on the ideal frames), ``frame_ceiling_accuracy`` (on the ideal frames without what the content
-    frame hid, :func:`swap_pairs`; only for pairs that carry ``shown_ideal``), ``pose_error_px`` (centroid distance to the ideal frame,
-    over channels where the ideal digit is visible) and ``pose_error_vs_pose_clip_px``.
-
-    It also splits the channels by what the encoder was shown: ``visible_fraction`` is the fraction of digit
-    channels that the classifier reads correctly both in the content frame (what E_c saw; the digit behind may be
-    partly hidden there) and in the ideal swap (what D must draw), and ``visible_swap_accuracy`` is the swap
-    accuracy on those channels alone. A perfect model scores 1.0 on them; the rest of the channels hold what
-    one frame hides (chapter "Moving MNIST", "What one frame hides").
-    """
-    if content not in ("frame", "clip"):
-        raise ValueError(f"content must be 'frame' or 'clip', got {content!r}")
-    pairs = pairs or swap_pairs(clip_content=content == "clip")
-    if content == "clip" and pairs.content_clips is None:
-        raise ValueError("content='clip' needs the whole content clips: make the pairs with swap_pairs(..., clip_content=True)")
-    classifier = classifier or load_digit_classifier()
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    n_digits = pairs.labels.shape[1]
-    correct = ceiling = frame_ceiling = readable_count = readable_correct = 0.0
-    errors, errors_pose_clip = [], []
-    try:
-        for start in range(0, len(pairs.labels), batch_size):
-            sl = slice(start, start + batch_size)
-            if content == "clip":
-                codes = model.encode_clip_content(pairs.content_clips[sl].to(device))
-                swapped = model.decode(codes, model.encode_pose(pairs.pose_frames[sl].to(device))).float().cpu()
-            else:
-                swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
-            ideal, labels = pairs.ideal[sl], pairs.labels[sl]
-            swap_hit, ideal_hit, content_hit = (_reads_correctly(classifier, frames, labels) for frames in (swapped, ideal, pairs.content_frames[sl]))
-            readable = ideal_hit & content_hit
-            correct += swap_hit.sum().item()
-            ceiling += ideal_hit.sum().item()
-            if pairs.shown_ideal is not None:
-                frame_ceiling += _reads_correctly(classifier, pairs.shown_ideal[sl], labels).sum().item()
-            readable_count += readable.sum().item()
-            readable_correct += (swap_hit & readable).sum().item()
-            c_swap, _ = channel_centroids(swapped[:, :n_digits])
-            c_ideal, m_ideal = channel_centroids(ideal[:, :n_digits])
-            c_pose, m_pose = channel_centroids(pairs.pose_frames[sl][:, :n_digits])
-            visible = m_ideal > 1.0
-            errors.append((c_swap - c_ideal).norm(dim=-1)[visible])
-            errors_pose_clip.append((c_swap - c_pose).norm(dim=-1)[m_pose > 1.0])
-    finally:
-        model.train(was_training)
-    total = pairs.labels.numel()
-    return {
-        "swap_accuracy": correct / total,
-        "ceiling_accuracy": ceiling / total,
-        **({"frame_ceiling_accuracy": frame_ceiling / total} if pairs.shown_ideal is not None else {}),
-        "visible_fraction": readable_count / total,
-        "visible_swap_accuracy": readable_correct / max(readable_count, 1.0),
-        "pose_error_px": torch.cat(errors).mean().item(),
-        "pose_error_vs_pose_clip_px": torch.cat(errors_pose_clip).mean().item(),
-    }
-
-
-@torch.no_grad()
-def rollout_digit_accuracy(
-    predictor: torch.nn.Module,
-    horizons: tuple[int, ...] = (10, 100, 500),
-    n_clips: int = 100,
-    classifier: DigitClassifier | None = None,
-) -> dict[int, float]:
-    """Digit accuracy of generated frames ``h`` steps after the last observed one (paper Fig. 3 right, made quantitative).
-
-    Observes ``n_observed`` frames of held-out test clips, predicts ``max(horizons)`` poses, decodes only
-    the frames at the horizons, and reads each colour channel with the digit classifier. A crisp,
-    content-preserving rollout keeps the accuracy near the classifier's ceiling at every horizon.
-    """
-    classifier = classifier or load_digit_classifier()
-    n_obs = predictor.config.n_observed
-    test = MovingMNIST("test", seq_len=n_obs)
-    specs = test.fixed_specs(n_clips)
-    frames = test.render(specs)
-    labels = test.digit_labels(specs)
-    device = next(predictor.parameters()).device
-    poses, content, skips = predictor.predict_poses(frames.to(device), max(horizons))
-    result = {}
-    for h in horizons:
-        decoded = predictor.drnet.decode(content, poses[:, h - 1], skips).float().cpu()
-        logits = classifier(decoded[:, : labels.shape[1]].reshape(-1, 1, *decoded.shape[-2:]))
-        result[h] = (logits.argmax(1) == labels.reshape(-1)).float().mean().item()
-    return result

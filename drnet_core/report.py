@@ -36,3 +36,9 @@ def run_info(profile: str | None = None, device: str | torch.device = "auto") ->
 
 def print_run_info(profile: str | None = None) -> None:
     print(run_info(profile), flush=True)
+
+
+def run_banner(profile: str, device: torch.device) -> str:
+    """The first line every command prints: profile, device and versions."""
+    v = versions()
+    return f"DRNET profile={profile} device={describe_hardware(device)} torch={v['torch']} drnet_core={v['drnet_core']}"

@@ -15,70 +15,63 @@ Per iteration, on a batch of B clips with per-sample t and k ~ U{0..K}:
 Adam with lr 0.002 for both optimisers. Runs on CPU or CUDA with optional autocast and
 channels_last, writes a JSONL metrics log, checkpoints atomically, resumes exactly on a CPU (on a GPU,
 ``cudnn.benchmark`` may choose other kernels after a restart, so a resumed run matches to rounding), and
-stops with a clear message on a NaN/Inf loss, keeping the last good checkpoint.
+stops with a clear message on a NaN/Inf loss, keeping the last good checkpoint. The iteration's math is in
+:mod:`drnet_core.step`; the loop, its log and the time limit in :mod:`drnet_core.train_loop`; saving, resuming and
+warm starts in :mod:`drnet_core.train_state`.
 
 Taught in book/01_losses.ipynb and book/02_moving_mnist.ipynb.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import torch
-from tqdm.auto import tqdm
 
-from data_utils.pairs import pick_pairs
-from drnet_core import step
-from drnet_core.checkpoint import CheckpointError, atomic_write_bytes, config_differences, load_checkpoint, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, ModelConfig, comparable_config
+from drnet_core import step, train_loop, train_state
+from drnet_core.config import Experiment, ModelConfig
 from drnet_core.distributed import (
     SINGLE,
     DistInfo,
-    all_finite_over_ranks,
     average_gradients,
     broadcast_parameters,
     convert_sync_batchnorm,
-    mean_over_ranks,
-    rank_slice,
 )
 from drnet_core.model import DRNet
-from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision, versions
+from drnet_core.runtime import autocast, describe_hardware, resolve_device, resolve_precision
 from drnet_core.step import GRADIENT_KEYS, roll_within_groups  # noqa: F401  (roll_within_groups: re-exported)
-from drnet_core.widen import widen_drnet
+from drnet_core.train_loop import LOSS_KEYS, ClipSource, NonFiniteLossError, draw_batch, step_generator  # noqa: F401  (re-exported)
+from drnet_core.train_state import METRICS_NAME, MODEL_NAME, STATE_NAME  # noqa: F401  (re-exported)
 
 
-class ClipSource(Protocol):
-    """What the trainer needs from a dataset: seeded batches of clips (B, T, C, H, W) in [0, 1]."""
+class NetworkSchedule(Protocol):
+    """A trainer hook: which network trains each step, and how one network grows into the next.
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor: ...
+    The core trains one network throughout (:class:`FixedNetwork`). The book's CPU budget starts narrow and widens
+    function-preservingly part-way (:class:`drnet_experiments.widen.Widening`), through this hook.
+    """
 
+    def config_at(self, step: int) -> ModelConfig: ...
 
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
-
-
-STATE_NAME = "trainer_state"
-MODEL_NAME = "model"
-METRICS_NAME = "metrics.jsonl"
-LOSS_KEYS = ("rec", "sim", "adv_pose", "disc", "disc_acc")
+    def grow(self, model: DRNet, config: ModelConfig) -> DRNet: ...
 
 
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The RNG of one step: data and offsets depend only on (seed, step), so a resumed run replays exactly."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+class FixedNetwork:
+    """The paper's schedule: the experiment's network, from the first step to the last."""
 
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
 
-def draw_batch(source: ClipSource, batch_size: int, max_offset: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x^t, x^{t+k}) for a batch; uses the source's fast ``sample_pairs`` when it has one."""
-    if hasattr(source, "sample_pairs"):
-        return source.sample_pairs(batch_size, max_offset, generator)
-    return pick_pairs(source.sample(batch_size, generator), max_offset, generator)
+    def config_at(self, step: int) -> ModelConfig:
+        return self.config
+
+    def grow(self, model: DRNet, config: ModelConfig) -> DRNet:
+        raise ValueError(
+            f"cannot turn a network of nf {model.config.nf} into nf {config.nf}: this trainer trains one network; "
+            "pass schedule=drnet_experiments.widen.Widening(experiment) to start from a narrower one"
+        )
 
 
 class Trainer:
@@ -94,6 +87,9 @@ class Trainer:
         progress: show a tqdm progress bar.
         dist_info: this process's rank and world size when launched by torchrun (see :mod:`drnet_core.distributed`);
             each rank trains on its slice of the global batch, gradients are averaged, rank 0 logs and saves.
+        schedule: which network trains each step (default: the experiment's, throughout; see :class:`NetworkSchedule`).
+
+    Saving, resuming and warm starts are in :mod:`drnet_core.train_state`.
     """
 
     def __init__(
@@ -104,8 +100,15 @@ class Trainer:
         evaluate: Callable[[DRNet], dict] | None = None,
         progress: bool = True,
         dist_info: DistInfo = SINGLE,
+        schedule: NetworkSchedule | None = None,
     ) -> None:
         cfg = experiment.train
+        if schedule is None and cfg.widen_from_nf:
+            raise ValueError(
+                f"train.widen_from_nf={cfg.widen_from_nf} asks for the book's widening, which the core trainer takes as a hook: "
+                "pass schedule=drnet_experiments.widen.Widening(experiment), or set train.widen_from_nf=0"
+            )
+        self.schedule = schedule or FixedNetwork(experiment.model)
         self.experiment, self.cfg, self.source = experiment, cfg, source
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.evaluate, self.progress = evaluate, progress and dist_info.is_main
@@ -119,11 +122,9 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         if cfg.batch_size < 2:
             raise ValueError("batch_size must be >= 2: C's different-clip pairs come from other clips of the batch")
-        if cfg.widen_from_nf and not (0 < cfg.widen_from_nf < experiment.model.nf and cfg.widen_at > 0):
-            raise ValueError(f"widen_from_nf={cfg.widen_from_nf} must lie below model.nf={experiment.model.nf}, with widen_at > 0 (got {cfg.widen_at})")
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, and the caller's global RNG left as it was
             torch.manual_seed(cfg.seed)
-            initial = DRNet(self.model_config_at(0))
+            initial = DRNet(self.schedule.config_at(0))
         self._build(initial)
         # With β = 0 the paper has no adversary; we still train C (at weight 1) as a probe of how much
         # clip identity the pose carries. Its loss never reaches E_p then.
@@ -182,74 +183,20 @@ class Trainer:
         terms.update(self.encoder_step(x_t, x_tk, pose_t, pose_tk))
         return terms
 
-    # -- the loop -------------------------------------------------------------------------------
+    # -- the loop: drnet_core.train_loop ---------------------------------------------------------
     def fit(self, steps: int | None = None, time_limit_s: float | None = None) -> list[dict]:
         """Train until ``steps`` (default: the config's) total steps; returns the logged records.
 
-        ``time_limit_s`` stops earlier, at the first log step (every ``log_every`` steps) after that many seconds of
-        this call, with a checkpoint written there: a laptop trains in sessions, and the same call resumes. Under
-        torchrun every rank stops at the same step (a rank out of time stops them all)."""
-        cfg = self.cfg
-        target = cfg.steps if steps is None else steps
-        fit_start = time.perf_counter()
-        check_every_step = self.device.type == "cpu"  # on a GPU, checking every step would sync
-        records: list[dict] = []
-        sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
-        window_steps, window_start = 0, time.perf_counter()
-        bar = tqdm(total=target, initial=self.step, disable=not self.progress, desc="DRNET", dynamic_ncols=True)
-        self.model.train()
-        try:
-            while self.step < target:
-                self._widen_if_due()
-                self._set_learning_rate()
-                x_t, x_tk = draw_batch(self.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, self.step))
-                x_t, x_tk = rank_slice(x_t, self.dist), rank_slice(x_tk, self.dist)
-                terms = self.train_step(x_t, x_tk)
-                self.step += 1
-                window_steps += 1
-                for key in LOSS_KEYS:
-                    sums[key] += terms[key]
-                if check_every_step and not all_finite_over_ranks(terms, self.dist):
-                    self._check_finite(terms)  # names the term (on the rank that has it) and stops every rank
-                    raise NonFiniteLossError(f"a loss term became NaN or Inf on another rank at step {self.step}; training stopped")
-                log_now = self.step % cfg.log_every == 0 or self.step == target
-                ckpt_now = self.out_dir is not None and (self.step % cfg.checkpoint_every == 0 or self.step == target)
-                if log_now or ckpt_now:
-                    out_of_time = time_limit_s is not None and time.perf_counter() - fit_start >= time_limit_s
-                    reduced = mean_over_ranks({**sums, "_stop": torch.tensor(float(out_of_time), device=self.device)}, self.dist)
-                    stop = reduced.pop("_stop").item() > 0
-                    means = {k: (v / window_steps).item() for k, v in reduced.items()}
-                    self._check_finite(means)
-                    elapsed = time.perf_counter() - window_start
-                    self.wall_time += elapsed
-                    record = {"step": self.step, "wall_time": round(self.wall_time, 3), "samples_per_s": round(window_steps * cfg.batch_size / elapsed, 2)}
-                    record.update({k: round(v, 6) for k, v in means.items()})
-                    if cfg.log_gradients:  # one extra pass on this step's batch: how hard each term pulls
-                        grads = step.term_gradient_norms(self.model, self._prepare(x_t), self._prepare(x_tk), cfg)
-                        record.update({k: round(v, 6) for k, v in grads.items()})
-                    if self.evaluate and self.dist.is_main and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == target):
-                        record.update(self._run_evaluation())
-                    records.append(record)
-                    self._log(record)
-                    bar.set_postfix(rec=f"{means['rec']:.2f}", adv=f"{means['adv_pose']:.3f}", C_acc=f"{means['disc_acc']:.2f}")
-                    sums = {k: torch.zeros((), device=self.device) for k in LOSS_KEYS}
-                    window_steps, window_start = 0, time.perf_counter()
-                    if ckpt_now or (stop and self.out_dir is not None):
-                        self.save()
-                    if stop:
-                        break
-                bar.update(1)
-        finally:
-            bar.close()
-        return records
+        ``time_limit_s`` stops earlier, at the first log step after that many seconds of this call, with a checkpoint
+        written there: a laptop trains in sessions, and the same call resumes (:func:`drnet_core.train_loop.fit`)."""
+        return train_loop.fit(self, steps, time_limit_s)
 
     def learning_rate(self, step: int | None = None) -> float:
         """The learning rate at ``step`` (default: the current one): ``lr``, times ``lr_drop_factor`` once for each
-        of ``lr_drop_at`` and ``lr_drop2_at`` that the step has reached (0 turns a drop off)."""
+        of ``lr_milestones`` that the step has reached."""
         step = self.step if step is None else step
         cfg = self.cfg
-        drops = sum(1 for at in (cfg.lr_drop_at, cfg.lr_drop2_at) if at and step >= at)
-        return cfg.lr * cfg.lr_drop_factor**drops
+        return cfg.lr * cfg.lr_drop_factor ** sum(1 for at in cfg.lr_milestones if step >= at)
 
     def _set_learning_rate(self) -> None:
         lr = self.learning_rate()
@@ -257,38 +204,11 @@ class Trainer:
             for group in optimiser.param_groups:
                 group["lr"] = lr
 
-    def _run_evaluation(self) -> dict:
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                result = self.evaluate(self.model)
-        finally:
-            self.model.train()
-        return {f"eval_{k}": v for k, v in result.items()}
-
-    def _check_finite(self, terms: dict) -> None:
-        for name, value in terms.items():
-            number = float(value)
-            if not math.isfinite(number):
-                where = f"; the last good checkpoint is kept in {self.out_dir}" if self.out_dir else ""
-                raise NonFiniteLossError(
-                    f"loss term '{name}' is {number} at step {self.step}: training stopped{where}. "
-                    "Try a lower learning rate, precision='fp32', or check the input data for NaNs."
-                )
-
-    def _log(self, record: dict) -> None:
-        if self.out_dir is None or not self.dist.is_main:
-            return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.out_dir / METRICS_NAME, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    # -- checkpoints ----------------------------------------------------------------------------
+    # -- the network ---------------------------------------------------------------------------
     def model_config_at(self, step: int) -> ModelConfig:
-        """The network that trains the next step once ``step`` steps are done: ``model``, or its narrower start
-        while ``step < widen_at``. The weights saved after ``step`` steps are therefore ``model_config_at(step - 1)``'s."""
-        cfg, model = self.cfg, self.experiment.model
-        return dataclasses.replace(model, nf=cfg.widen_from_nf) if cfg.widen_from_nf and step < cfg.widen_at else model
+        """The network that trains the next step once ``step`` steps are done (the schedule's). The weights saved
+        after ``step`` steps are therefore ``model_config_at(step - 1)``'s."""
+        return self.schedule.config_at(step)
 
     def _build(self, model: DRNet) -> None:
         """Place ``model`` on the device (memory format, SyncBatchNorm, compile) and give it fresh optimisers."""
@@ -314,134 +234,31 @@ class Trainer:
         self.scaler_main = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_disc = torch.amp.GradScaler("cuda", enabled=use_scaler)
 
-    def _widen_if_due(self) -> None:
-        """At ``widen_at``, grow the network to ``model.nf`` without changing its function (fresh optimisers)."""
+    def _grow_if_due(self) -> None:
+        """When the schedule names another network for this step, grow into it (fresh optimisers)."""
         wanted = self.model_config_at(self.step)
-        if wanted.nf != self.model.config.nf:
+        if wanted != self.model.config:
             training = self.model.training
-            self._build(widen_drnet(self.model, wanted.nf, seed=self.cfg.seed))
+            self._build(self.schedule.grow(self.model, wanted))
             self.model.train(training)
 
+    # -- state: drnet_core.train_state -------------------------------------------------------------
     def metadata(self) -> dict:
-        return {
-            "step": self.step,
-            "wall_time_s": round(self.wall_time, 1),
-            "hardware": str(self.hardware),
-            "precision": self.precision,
-            "versions": versions(),
-            **({"started_from": self.started_from} if self.started_from else {}),
-            **({"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)} if self.device.type == "cuda" else {}),
-        }
+        """What every checkpoint's sidecar records about the run (step, time, hardware, versions)."""
+        return train_state.run_metadata(self)
 
     def save(self) -> None:
         """Write the model checkpoint and the full trainer state (optimisers included), atomically."""
-        if self.out_dir is None:
-            raise ValueError("this trainer has no out_dir")
-        if not self.dist.is_main:
-            return
-        config = self.experiment.to_dict()
-        state = {
-            "model": self.model.state_dict(),
-            "opt_main": self.opt_main.state_dict(),
-            "opt_disc": self.opt_disc.state_dict(),
-            "scaler_main": self.scaler_main.state_dict(),
-            "scaler_disc": self.scaler_disc.state_dict(),
-        }
-        save_checkpoint(self.out_dir / STATE_NAME, state, config, self.metadata())
-        # before widen_at the network is narrower than the experiment's: its own config lets DRNet.load rebuild it
-        model_config = {**config, "model": dataclasses.asdict(self.model.config)}
-        save_checkpoint(self.out_dir / MODEL_NAME, self.model.state_dict(), model_config, self.metadata())
+        train_state.save(self)
 
     def load_state(self, path: str | Path) -> None:
-        """Continue from a trainer state written by :meth:`save`; refuses one from another config.
-
-        Settings that do not change the learning (steps, logging and checkpoint intervals, device)
-        may differ, so a run can be extended or moved to another machine.
-        """
-        sidecar = read_sidecar(path)
-        diffs = config_differences(_resume_relevant(self.experiment.to_dict()), _resume_relevant(sidecar["config"]))
-        if diffs:
-            raise CheckpointError(f"cannot resume from {path}: it was trained with another config:\n  " + "\n  ".join(diffs))
-        state, sidecar = load_checkpoint(path, map_location=self.device)
-        network = self.model_config_at(max(int(sidecar["step"]) - 1, 0))  # the network that trained its last step
-        if network != self.model.config:  # a state saved after the widening
-            self._build(DRNet(network))
-        self.model.load_state_dict(state["model"])
-        self.opt_main.load_state_dict(state["opt_main"])
-        self.opt_disc.load_state_dict(state["opt_disc"])
-        self.scaler_main.load_state_dict(state["scaler_main"])
-        self.scaler_disc.load_state_dict(state["scaler_disc"])
-        self.step = int(sidecar["step"])
-        self.wall_time = float(sidecar.get("wall_time_s", 0.0))
-        self.started_from = sidecar.get("started_from")
+        """Continue from a trainer state written by :meth:`save`; refuses one from another config."""
+        train_state.load_state(self, path)
 
     def warm_start(self, path: str | Path) -> str:
-        """Start from a model checkpoint's weights and step count, with fresh optimisers; returns what it did.
-
-        Not an exact resume (Adam's moments are lost): use it to continue from committed fp16 weights
-        when the full trainer state is not at hand. The model config must match, except that a DCGAN model
-        may start from a narrower one (smaller ``nf``): it is widened function-preservingly first
-        (:func:`drnet_core.widen.widen_drnet`, Net2WiderNet).
-        """
-        sidecar = read_sidecar(path)
-        target = self.model_config_at(int(sidecar.get("step", 0)))
-        wanted, found = dataclasses.asdict(target), dict(sidecar["config"].get("model", {}))
-        narrower = isinstance(found.get("nf"), int) and found["nf"] < wanted["nf"]
-        diffs = config_differences({"model": wanted}, {"model": {**found, "nf": wanted["nf"]} if narrower else found})
-        if diffs:
-            raise CheckpointError(f"cannot start from {path}: another model config:\n  " + "\n  ".join(diffs))
-        if narrower:
-            state = widen_drnet(DRNet.load(path), wanted["nf"], seed=self.cfg.seed).state_dict()
-        else:
-            state, _ = load_checkpoint(path, map_location=self.device)
-            state = state.get("model", state)
-        if target.nf != self.model.config.nf:  # a checkpoint from after widen_at
-            self._build(DRNet(target))
-        self.model.load_state_dict(state)
-        self.step = int(sidecar.get("step", 0))
-        self.wall_time = float(sidecar.get("wall_time_s", 0.0))
-        self.started_from = {"checkpoint": str(path), "sha256": sidecar["sha256"], "step": self.step, "nf": found.get("nf"), "widened": narrower}
-        if sidecar.get("started_from"):
-            self.started_from["which_started_from"] = sidecar["started_from"]
-        widened = f", widened from nf {found['nf']} to {wanted['nf']} (Net2WiderNet)" if narrower else ""
-        return f"started from the weights of {path} at step {self.step} (fresh optimisers{widened})"
+        """Start from a model checkpoint's weights and step count, with fresh optimisers; returns what it did."""
+        return train_state.warm_start(self, path)
 
     def resume_if_possible(self) -> bool:
         """Load ``out_dir/trainer_state`` if it exists; returns whether it did."""
-        if self.out_dir is None or not (self.out_dir / f"{STATE_NAME}.json").is_file():
-            return False
-        self.load_state(self.out_dir / STATE_NAME)
-        if self.dist.is_main:
-            self._drop_log_records_after(self.step)
-        return True
-
-    def _drop_log_records_after(self, step: int) -> None:
-        """Cut the metrics log back to the checkpoint: the steps after it are trained (and logged) again.
-
-        Without this a run stopped between two checkpoints logs those steps twice, and a line cut short by
-        the stop would break every reader of the log. Rewritten atomically.
-        """
-        log = self.out_dir / METRICS_NAME
-        if not log.is_file():
-            return
-        kept = []
-        for line in log.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short when the run was stopped
-            if isinstance(record, dict) and record.get("step", 0) <= step:
-                kept.append(line)
-        atomic_write_bytes(log, "".join(f"{line}\n" for line in kept).encode())
-
-
-# The learning-rate drop may be set or moved when a run is extended: it acts on the steps still to come.
-_FREE_TRAIN_KEYS = (
-    "steps", "log_every", "log_gradients", "checkpoint_every", "eval_every", "eval_swaps", "device", "compile",
-    "lr_drop_at", "lr_drop_factor", "lr_drop2_at",
-)
-
-
-def _resume_relevant(config: dict) -> dict:
-    """The parts of an experiment config that must match for a resume to continue the same run."""
-    return comparable_config(config, _FREE_TRAIN_KEYS)
+        return train_state.resume_if_possible(self)

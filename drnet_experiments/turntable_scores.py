@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from data_utils.turntable import TurntableDataset
-from drnet_core.probe import content_pose_accuracy, encode_all, train_probe
+from drnet_experiments.probe import content_pose_accuracy, encode_all, train_probe
 
 
 def _nearest(queries: torch.Tensor, gallery: torch.Tensor, chunk: int = 512) -> torch.Tensor:
@@ -71,7 +71,7 @@ def category_probes(model: nn.Module, train_set: TurntableDataset, test_set: Tur
     """Appendix D's probe on h_c and on h_p: ``content``, ``pose`` and ``chance``.
 
     With two or more training objects per class, the probe early-stops on held-out training objects and is scored
-    on the test objects (:func:`~drnet_core.probe.content_pose_accuracy`). Otherwise (a split of views, where the
+    on the test objects (:func:`~drnet_experiments.probe.content_pose_accuracy`). Otherwise (a split of views, where the
     same objects are in both sets) it early-stops on a random quarter of the training frames.
     """
     counts = torch.bincount(train_set.labels)

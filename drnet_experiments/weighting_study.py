@@ -98,7 +98,7 @@ BUDGETS = {
         "paper": {"model.nf": 64, "train.steps": 20_000, "train.batch_size": 100, "train.log_every": 100},
     },
 }
-_QUIET = {"train.eval_every": 0, "train.checkpoint_every": 250, "train.widen_from_nf": 0, "train.widen_at": 0, "train.lr_drop_at": 0, "train.lr_drop2_at": 0}
+_QUIET = {"train.eval_every": 0, "train.checkpoint_every": 250, "train.widen_from_nf": 0, "train.widen_at": 0, "train.lr_milestones": ()}
 
 
 def point_experiment(point: StudyPoint, seed: int, profile: str, train_set: TurntableDataset | None = None) -> Experiment:
@@ -137,8 +137,8 @@ def _measure_turntable(model, train_set: TurntableDataset, test_set: TurntableDa
 
 
 def _measure_mnist(model, profile: str) -> dict:
-    from drnet_core.experiments import digit_leak
-    from drnet_core.metrics import swap_metrics, swap_pairs
+    from drnet_experiments.ablations import digit_leak
+    from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
 
     swaps = swap_metrics(model, swap_pairs(100 if profile == "ci" else 1000))
     same = swap_metrics(model, swap_pairs(100 if profile == "ci" else 500, same_clip=True))
@@ -167,7 +167,7 @@ def _mnist_rec_mse(model, exp: Experiment) -> float:
 
 def results_path(profile: str, turntable: str | None = None) -> Path:
     """Where the rows live: next to the committed weights, or (for your own turntable file) under ``runs/``."""
-    from drnet_core.pretrained import RUNS, weights_path
+    from drnet_experiments.pretrained import RUNS, weights_path
 
     if turntable:
         return RUNS / f"weighting_study_{Path(turntable).stem}_{profile}.json"
@@ -195,9 +195,9 @@ def weighting_study(
     import torch
 
     from data_utils import MovingMNIST
-    from drnet_core.pretrained import RUNS
     from drnet_core.train import Trainer
     from drnet_core.viz import read_metrics
+    from drnet_experiments.pretrained import RUNS
 
     profile = profile or current_profile()
     path = results_path(profile, turntable)
@@ -212,7 +212,7 @@ def weighting_study(
 
                 turntables = load_turntable_file(turntable, split=split, seq_len=experiment("norb", profile).data.seq_len)
             else:
-                from drnet_core.experiments import norb_datasets
+                from drnet_experiments.ablations import norb_datasets
 
                 turntables = norb_datasets(profile)
             source = turntables[0].source

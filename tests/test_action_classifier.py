@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from drnet_core.action_classifier import (
+from drnet_core.checkpoint import CheckpointError, save_checkpoint
+from drnet_experiments.action_classifier import (
     ActionClassifier,
     action_probabilities,
     evaluate_action_classifier,
@@ -15,7 +16,6 @@ from drnet_core.action_classifier import (
     save_action_classifier,
     train_action_classifier,
 )
-from drnet_core.checkpoint import CheckpointError, save_checkpoint
 
 
 class MovingSquares:

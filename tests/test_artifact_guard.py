@@ -2,8 +2,8 @@
 
 import pytest
 
-from drnet_core import pretrained
 from drnet_core.config import experiment
+from drnet_experiments import pretrained
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import torch
 from data_utils import synth_kth
 from data_utils.kth import ACTIONS, KTHDataset
 from drnet_core import DRNet, Predictor, PredictorConfig, experiment
-from drnet_core import generation_score as gs
-from drnet_core import kth_experiment as kx
 from drnet_core.train import Trainer
+from drnet_experiments import generation_score as gs
+from drnet_experiments import kth_experiment as kx
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_score_curve_orders_confident_balanced_above_uniform():
 
 
 def test_clip_probabilities_refuses_windows_past_the_end():
-    from drnet_core.action_classifier import ActionClassifier
+    from drnet_experiments.action_classifier import ActionClassifier
 
     classifier = ActionClassifier(width=4)
     sequences = torch.rand(2, 25, 1, 64, 64)

@@ -56,7 +56,7 @@ def test_the_setup_cell_clones_installs_and_finds_the_weights(tmp_path):
     probe = (
         "import importlib.util\nassert importlib.util.find_spec('drnet_core') is None, 'the venv must not see drnet_core'\n"
         + _setup_cell(CHAPTERS[0])
-        + "\nfrom drnet_core.pretrained import weights_path\nprint('weights', weights_path('mnist', 'cpu').is_file())"
+        + "\nfrom drnet_experiments.pretrained import weights_path\nprint('weights', weights_path('mnist', 'cpu').is_file())"
     )
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "DRNET_REPOSITORY": f"file://{origin}", "HOME": str(tmp_path)}
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=work, env=env, timeout=600)

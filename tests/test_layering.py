@@ -1,6 +1,7 @@
 """The layering of the packages: no import circle anywhere, and the core never imports the book's experiments.
 
-Imports are read from the source (module level and inside functions alike), so a lazy import counts too.
+Imports are read from the source (module level and inside functions alike), so a lazy import counts too. Imports
+for type annotations alone (under ``if TYPE_CHECKING:``) never run, and do not count.
 The command line (``drnet_core.cli``, ``drnet_core.__main__``) is the one place that hands off to the experiments.
 """
 
@@ -17,12 +18,20 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _is_type_checking_block(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
 def _graph() -> dict[str, set[str]]:
     modules = {_module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking_block(block) for n in ast.walk(block)}
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             found = [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
             found += [a.name for a in node.names] if isinstance(node, ast.Import) else []
             for target in found:

@@ -3,7 +3,8 @@ import dataclasses
 import pytest
 import torch
 
-from drnet_core.metrics import channel_centroids, psnr, swap_metrics, swap_pairs
+from drnet_core.metrics import channel_centroids, psnr
+from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
 
 
 def test_centroid_of_a_square():
@@ -62,8 +63,8 @@ def test_copying_the_content_frame_has_a_large_pose_error(pairs):
 
 def test_rollout_digit_accuracy_reports_each_horizon():
     from drnet_core import DRNet, ModelConfig
-    from drnet_core.metrics import rollout_digit_accuracy
     from drnet_core.predict import Predictor, PredictorConfig
+    from drnet_experiments.mnist_swaps import rollout_digit_accuracy
 
     torch.manual_seed(0)
     predictor = Predictor(DRNet(ModelConfig(nf=4)), PredictorConfig(hidden=8, n_observed=3))

@@ -78,7 +78,7 @@ def test_predictor_can_reference_its_drnet_checkpoint(predictor, tmp_path):
 
 
 def test_lstm_is_retrained_when_its_drnet_weights_change(tmp_path, monkeypatch, capsys):
-    from drnet_core import pretrained
+    from drnet_experiments import pretrained
 
     monkeypatch.setattr(pretrained, "RUNS", tmp_path)
     drnet_path = pretrained.weights_path("tiny", "ci")

@@ -9,7 +9,7 @@ import torch
 from data_utils.turntable import TurntableDataset
 from drnet_core.config import experiment
 from drnet_core.model import DRNet
-from drnet_core.probe import ProbeClassifier, content_pose_accuracy, train_probe
+from drnet_experiments.probe import ProbeClassifier, content_pose_accuracy, train_probe
 
 
 def test_resnet_drnet_shapes_and_unit_codes():
@@ -60,7 +60,8 @@ def test_content_pose_accuracy_on_any_turntable():
 
 
 def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, capsys):
-    from drnet_core import experiments, pretrained
+    from drnet_experiments import ablations as experiments
+    from drnet_experiments import pretrained
 
     monkeypatch.setattr(pretrained, "RUNS", tmp_path)
     monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
@@ -79,7 +80,8 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
 
 
 def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, monkeypatch, capsys):
-    from drnet_core import experiments, pretrained
+    from drnet_experiments import ablations as experiments
+    from drnet_experiments import pretrained
 
     monkeypatch.setattr(pretrained, "RUNS", tmp_path)
     monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
@@ -94,7 +96,7 @@ def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, 
     stored_path = tmp_path / "ci" / "norb_controls_ci.json"
     stored = json.loads(stored_path.read_text())
     for record in stored.values():  # a record written before the library had this setting still matches
-        del record["config"]["train"]["lr_drop2_at"]
+        del record["config"]["train"]["log_gradients"]
     stored_path.write_text(json.dumps(stored))
     assert experiments.norb_control_rows(train, test, profile="ci", probe_frames=200) == first
     assert "training" not in capsys.readouterr().out
@@ -104,7 +106,7 @@ def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, 
 
 
 def test_model_names_carry_beta_and_overrides():
-    from drnet_core.experiments import model_name
+    from drnet_experiments.ablations import model_name
 
     assert model_name(0.1) == "norb_beta0.1" and model_name(0.0) == "norb_beta0"
     assert model_name(0.1, {"train.reduction": "mean"}) == "norb_beta0.1_reduction-mean"

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from drnet_core.checkpoint import CheckpointError
-from drnet_core.classifiers import load_digit_classifier
 from drnet_core.config import ModelConfig
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor
 from drnet_core.runtime import cpu_has_native_bf16, resolve_precision
 from drnet_core.train import Trainer
+from drnet_experiments.classifiers import load_digit_classifier
 
 
 def test_a_trainer_leaves_the_global_rng_alone(tiny_experiment, train_digits):

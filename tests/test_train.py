@@ -196,7 +196,7 @@ def test_evaluation_hook_lands_in_the_log(tiny_experiment, train_digits, tmp_pat
 def test_learning_rate_drops_at_the_configured_step_and_the_optimisers_follow(tiny_experiment, train_digits):
     from drnet_core.config import with_overrides
 
-    exp = with_overrides(tiny_experiment, {"train.lr_drop_at": 2, "train.lr_drop_factor": 0.1})
+    exp = with_overrides(tiny_experiment, {"train.lr_milestones": (2,), "train.lr_drop_factor": 0.1})
     trainer = Trainer(exp, train_digits, progress=False)
     assert trainer.learning_rate(1) == exp.train.lr and abs(trainer.learning_rate(2) - 0.1 * exp.train.lr) < 1e-12
     trainer.fit(3)
@@ -208,7 +208,7 @@ def test_learning_rate_drops_at_the_configured_step_and_the_optimisers_follow(ti
 def test_second_learning_rate_drop_multiplies_the_factor_again(tiny_experiment, train_digits):
     from drnet_core.config import with_overrides
 
-    exp = with_overrides(tiny_experiment, {"train.lr_drop_at": 2, "train.lr_drop2_at": 4, "train.lr_drop_factor": 0.1})
+    exp = with_overrides(tiny_experiment, {"train.lr_milestones": (2, 4), "train.lr_drop_factor": 0.1})
     trainer = Trainer(exp, train_digits, progress=False)
     lr = exp.train.lr
     assert [round(trainer.learning_rate(s) / lr, 6) for s in (1, 2, 3, 4, 9)] == [1.0, 0.1, 0.1, 0.01, 0.01]

@@ -63,7 +63,7 @@ def test_the_command_line_refuses_a_malformed_file_in_one_line(tmp_path, capsys)
 
 
 def test_the_study_reads_a_turntable_file_stores_its_rows_and_reuses_them(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("drnet_core.pretrained.RUNS", tmp_path / "runs")
+    monkeypatch.setattr("drnet_experiments.pretrained.RUNS", tmp_path / "runs")
     path = str(_turntable(tmp_path / "photos.npz", objects=8, views=12, labels=False))
     assert main(["weighting-study", "--profile", "ci", "--turntable", path, "--seeds", "1", "--points", "mean_beta0.1"]) == 0
     out = capsys.readouterr().out

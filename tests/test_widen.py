@@ -1,4 +1,4 @@
-"""Net2WiderNet widening of a DCGAN DRNet (drnet_core/widen.py): same function, more channels, symmetry broken."""
+"""Net2WiderNet widening of a DCGAN DRNet (drnet_experiments/widen.py): same function, more channels, symmetry broken."""
 
 import copy
 import dataclasses
@@ -9,7 +9,7 @@ import torch
 from drnet_core import DRNet
 from drnet_core.config import ModelConfig, with_overrides
 from drnet_core.train import Trainer
-from drnet_core.widen import widen_drnet
+from drnet_experiments.widen import Widening, widen_drnet
 
 
 def _trained_like(nf: int = 4, seed: int = 0) -> DRNet:
@@ -69,7 +69,10 @@ def test_warm_start_widens_a_narrower_checkpoint(tiny_experiment, train_digits, 
     narrow = Trainer(tiny_experiment, train_digits, progress=False)
     narrow.fit(2)
     narrow.model.save(tmp_path / "narrow.pt", {"step": 2})
-    wide = Trainer(with_overrides(tiny_experiment, {"model.nf": 6}), train_digits, progress=False)
+    wide_exp = with_overrides(tiny_experiment, {"model.nf": 6})
+    with pytest.raises(ValueError, match="pass schedule=drnet_experiments.widen.Widening"):  # the core trains one network
+        Trainer(wide_exp, train_digits, progress=False).warm_start(tmp_path / "narrow.pt")
+    wide = Trainer(wide_exp, train_digits, progress=False, schedule=Widening(wide_exp))
     assert "widened from nf 4 to 6" in wide.warm_start(tmp_path / "narrow.pt")
     assert wide.step == 2 and wide.model.config.nf == 6
     assert wide.metadata()["started_from"]["widened"] and wide.metadata()["started_from"]["nf"] == 4
@@ -86,7 +89,9 @@ def _widening(tiny_experiment):
 
 
 def test_trainer_widens_at_the_configured_step_and_each_model_file_loads(tiny_experiment, train_digits, tmp_path):
-    trainer = Trainer(_widening(tiny_experiment), train_digits, out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="pass schedule=drnet_experiments.widen.Widening"):
+        Trainer(_widening(tiny_experiment), train_digits, progress=False)
+    trainer = Trainer(_widening(tiny_experiment), train_digits, out_dir=tmp_path, progress=False, schedule=Widening(_widening(tiny_experiment)))
     trainer.fit(2)
     assert trainer.model.config.nf == 4 and DRNet.load(tmp_path / "model.pt").config.nf == 4
     narrow = copy.deepcopy(trainer.model).eval()
@@ -94,20 +99,20 @@ def test_trainer_widens_at_the_configured_step_and_each_model_file_loads(tiny_ex
     assert trainer.model.config.nf == 6 and DRNet.load(tmp_path / "model.pt").config.nf == 6
     assert trainer.opt_main.param_groups[0]["params"][0] is next(trainer.model.parameters())  # the optimisers follow
     with pytest.raises(ValueError, match="must lie below model.nf"):
-        Trainer(with_overrides(tiny_experiment, {"train.widen_from_nf": 8, "train.widen_at": 2}), train_digits, progress=False)
+        Widening(with_overrides(tiny_experiment, {"train.widen_from_nf": 8, "train.widen_at": 2}))
     assert narrow.config.nf == 4
 
 
 def test_resume_across_the_widening_matches_uninterrupted_training(tiny_experiment, train_digits, tmp_path):
     exp = _widening(tiny_experiment)
-    straight = Trainer(exp, train_digits, out_dir=tmp_path / "a", progress=False)
+    straight = Trainer(exp, train_digits, out_dir=tmp_path / "a", progress=False, schedule=Widening(exp))
     straight.fit(4)
-    first = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    first = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False, schedule=Widening(exp))
     first.fit(2)  # checkpoint at step 2, still narrow
-    again = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    again = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False, schedule=Widening(exp))
     assert again.resume_if_possible() and again.model.config.nf == 4
     again.fit(4)
-    later = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False)
+    later = Trainer(exp, train_digits, out_dir=tmp_path / "b", progress=False, schedule=Widening(exp))
     assert later.resume_if_possible() and later.model.config.nf == 6  # a state saved after the widening
     for (name, a), b in zip(straight.model.state_dict().items(), again.model.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-6), name

@@ -28,8 +28,8 @@ if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
 sync_api = pytest.importorskip("playwright.sync_api")
 
 EXPLORER = [
-    "from drnet_core.explore import PoseExplorer\nfrom drnet_core.metrics import swap_pairs\n"
-    "from drnet_core.pretrained import load_or_train_drnet\n\n"
+    "from drnet_core.explore import PoseExplorer\nfrom drnet_experiments.mnist_swaps import swap_pairs\n"
+    "from drnet_experiments.pretrained import load_or_train_drnet\n\n"
     "model = load_or_train_drnet('cpu')\npairs = swap_pairs(6)\n"
     "PoseExplorer(model, pairs.content_frames[:3], pairs.pose_frames[0]).show()",
 ]

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from data_utils import MovingMNIST
-from drnet_core.checkpoint import REPO_CHECKPOINTS, CheckpointError, load_checkpoint, save_checkpoint
+from drnet_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from drnet_experiments.paths import REPO_CHECKPOINTS
 
 DIGIT_CLASSIFIER_PATH = REPO_CHECKPOINTS / "digit_classifier.pt"
 
@@ -91,7 +92,7 @@ def load_digit_classifier(path: str | Path = DIGIT_CLASSIFIER_PATH) -> DigitClas
     except CheckpointError as err:
         raise CheckpointError(
             f"{err}. The digit classifier is committed as {DIGIT_CLASSIFIER_PATH.name}; to make one, run "
-            "`python -c \"from drnet_core.classifiers import save_digit_classifier; save_digit_classifier('PATH')\"` "
+            "`python -c \"from drnet_experiments.classifiers import save_digit_classifier; save_digit_classifier('PATH')\"` "
             "(about a minute on 2 cores)"
         ) from err
     model = DigitClassifier()

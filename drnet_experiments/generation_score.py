@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import torch
 
 from data_utils.kth import KTHDataset
-from drnet_core.action_classifier import (
+from drnet_core.checkpoint import read_sidecar
+from drnet_core.config import current_profile
+from drnet_core.metrics import inception_score
+from drnet_core.predict import Predictor
+from drnet_core.runtime import describe_hardware
+from drnet_experiments.action_classifier import (
     ActionClassifier,
     action_probabilities,
     evaluate_action_classifier,
@@ -30,12 +35,7 @@ from drnet_core.action_classifier import (
     save_action_classifier,
     train_action_classifier,
 )
-from drnet_core.checkpoint import read_sidecar
-from drnet_core.config import current_profile
-from drnet_core.metrics import inception_score
-from drnet_core.predict import Predictor
-from drnet_core.pretrained import command_for, require_training_allowed, weights_path
-from drnet_core.runtime import describe_hardware
+from drnet_experiments.pretrained import command_for, require_training_allowed, weights_path
 
 WINDOW = 10  # appendix B: the classifier reads 10 frames
 

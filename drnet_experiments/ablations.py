@@ -23,8 +23,9 @@ from data_utils.turntable import TurntableDataset
 from drnet_core.checkpoint import atomic_write_bytes
 from drnet_core.config import Experiment, comparable_config, current_profile, experiment
 from drnet_core.model import DRNet
-from drnet_core.pretrained import load_or_train_model
-from drnet_core.probe import content_pose_accuracy
+from drnet_experiments.pretrained import load_or_train_model
+from drnet_experiments.probe import content_pose_accuracy
+from drnet_experiments.widen import schedule_for
 
 #: Table 1 of the paper: category accuracy (%) of a classifier on each code, smallNORB test instances.
 PAPER_TABLE_1 = {0.1: {"content": 93.3, "pose": 60.9}, 0.0: {"content": 72.6, "pose": 80.8}}
@@ -125,8 +126,9 @@ def ablation_experiment(beta: float, pose_dim: int, profile: str | None = None) 
     """
     profile = profile or current_profile()
     budget = {"ci": {"train.steps": 30}, "cpu": {"model.nf": 16, "train.steps": 4000}, "paper": {"train.steps": 20_000}}[profile]
-    # one width and one learning rate throughout: the committed model's late widening and second drop are not part of the budget
-    quiet = {"train.eval_every": 0, "train.checkpoint_every": 500, "train.widen_from_nf": 0, "train.widen_at": 0, "train.lr_drop2_at": 0}
+    # one width throughout and at most the first drop: the committed model's late widening and second drop are not part of the budget
+    first_drop = experiment("mnist", profile).train.lr_milestones[:1]
+    quiet = {"train.eval_every": 0, "train.checkpoint_every": 500, "train.widen_from_nf": 0, "train.widen_at": 0, "train.lr_milestones": first_drop}
     return experiment("mnist", profile, **budget, **quiet, **{"train.beta": beta, "model.pose_dim": pose_dim})
 
 
@@ -138,7 +140,7 @@ def digit_leak(model: DRNet, n_train: int = 4000, n_test: int = 1000, seed: int 
     in h_p is content leaking into the pose.
     """
     from data_utils import MovingMNIST
-    from drnet_core.probe import encode_all, train_probe
+    from drnet_experiments.probe import encode_all, train_probe
 
     def coded(split: str, count: int, offset: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         data = MovingMNIST(split, seq_len=1)
@@ -163,10 +165,10 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
     run (an interrupted ablation resumes), and reused while the experiment's settings are unchanged.
     """
     from data_utils import MovingMNIST
-    from drnet_core.metrics import swap_metrics, swap_pairs
-    from drnet_core.pretrained import RUNS, command_for, require_training_allowed, weights_path
     from drnet_core.train import Trainer
     from drnet_core.viz import read_metrics
+    from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
+    from drnet_experiments.pretrained import RUNS, command_for, require_training_allowed, weights_path
 
     profile = profile or current_profile()
     path = weights_path("mnist_ablation", profile).with_suffix(".json")
@@ -182,7 +184,8 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
             continue
         require_training_allowed(path, profile, command_for("mnist_ablation", profile), f"has no row {key} for these settings")
         print(f"training the ablation run β = {beta:g}, |h_p| = {pose_dim} ({exp.train.steps} steps, nf {exp.model.nf})", flush=True)
-        trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=RUNS / f"mnist_ablation_{profile}" / key, progress=progress)
+        out = RUNS / f"mnist_ablation_{profile}" / key
+        trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=out, progress=progress, schedule=schedule_for(exp))
         trainer.resume_if_possible()
         trainer.fit()
         model = trainer.model.eval()
@@ -224,8 +227,8 @@ def norb_control_rows(
     ``norb_controls_<profile>.json`` next to the profile's weights and reused while the experiment's settings and
     the data source are unchanged; the weights stay under ``runs/`` (the committed checkpoints must stay small).
     """
-    from drnet_core.pretrained import RUNS, require_training_allowed, weights_path
     from drnet_core.train import Trainer
+    from drnet_experiments.pretrained import RUNS, require_training_allowed, weights_path
 
     profile = profile or current_profile()
     path = weights_path("norb_controls", profile).with_suffix(".json")

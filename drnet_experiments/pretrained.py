@@ -17,14 +17,14 @@ from pathlib import Path
 import torch
 
 from data_utils import MovingMNIST
-from drnet_core.checkpoint import REPO_CHECKPOINTS, config_differences, read_sidecar, save_checkpoint
+from drnet_core.checkpoint import config_differences, read_sidecar, save_checkpoint
 from drnet_core.config import Experiment, comparable_config, current_profile, experiment, lstm_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.runtime import describe_hardware
 from drnet_core.train import Trainer
-
-RUNS = REPO_CHECKPOINTS.parent / "runs"
+from drnet_experiments.paths import REPO_CHECKPOINTS, RUNS
+from drnet_experiments.widen import schedule_for
 
 
 class ArtifactMissingError(RuntimeError):
@@ -88,7 +88,9 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
             f"the network trains at nf {exp.train.widen_from_nf} until step {exp.train.widen_at:,}, then is widened to nf {exp.model.nf} "
             "(Net2WiderNet) and each step takes about twice as long (0.25 s at nf 48 in bf16, measured)"
         )
-    trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=path.parent / f"{path.stem}_run", progress=progress)
+    trainer = Trainer(
+        exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=path.parent / f"{path.stem}_run", progress=progress, schedule=schedule_for(exp)
+    )
     trainer.resume_if_possible()
     trainer.fit()
     trainer.model.save(path, trainer.metadata(), half=profile != "ci")
@@ -124,7 +126,7 @@ def load_or_train_model(name: str, exp: Experiment, source: object, data_source:
     t = exp.train
     print(f"training {name} ({exp.profile} profile, {data_source}): {t.steps} steps, batch {t.batch_size}, nf {exp.model.nf}, β = {t.beta}")
     data_slug = re.sub(r"[^a-z0-9]+", "-", data_source.lower()).strip("-")[:40] or "data"
-    trainer = Trainer(exp, source, out_dir=RUNS / f"{name}_{exp.profile}" / data_slug, progress=progress)
+    trainer = Trainer(exp, source, out_dir=RUNS / f"{name}_{exp.profile}" / data_slug, progress=progress, schedule=schedule_for(exp))
     if trainer.resume_if_possible():
         print(f"resumed an interrupted run at step {trainer.step}")
     trainer.fit()

@@ -19,8 +19,8 @@ from data_utils.kth import ACTIONS, KTHDataset, load_kth
 from drnet_core.config import current_profile, experiment
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor
-from drnet_core.pretrained import load_or_train_model, load_or_train_predictor
-from drnet_core.probe import encode_all, train_probe
+from drnet_experiments.pretrained import load_or_train_model, load_or_train_predictor
+from drnet_experiments.probe import encode_all, train_probe
 
 #: The stand-in of each profile: ci renders 6 train and 3 test persons in 48-frame clips; the others all 25 in 100.
 KTH_STANDIN = {

@@ -30,6 +30,7 @@ import dataclasses
 import torch
 from torch import nn
 
+from drnet_core.config import Experiment, ModelConfig
 from drnet_core.model import DRNet
 
 
@@ -128,3 +129,32 @@ def _widen_decoder(old: nn.Module, new: nn.Module, old_nf: int, nf: int, noise: 
         prev_map, prev_shares = mapping, _split_shares(mapping, old_nf * factor, generator, unequal=noise > 0)
     new.out.weight.copy_(_widen_in(old.out.weight, 0, prev_map, prev_shares))
     new.out.bias.copy_(old.out.bias)
+
+
+class Widening:
+    """The CPU budget's schedule as a trainer hook (:class:`drnet_core.train.NetworkSchedule`): train at
+    ``train.widen_from_nf`` until step ``train.widen_at``, then widen to ``model.nf`` (:func:`widen_drnet`).
+
+    A narrower checkpoint handed to :meth:`Trainer.warm_start <drnet_core.train.Trainer.warm_start>` is widened the
+    same way. Chapter "Training on a CPU budget" (book/06_cpu_budget.ipynb).
+    """
+
+    def __init__(self, experiment: Experiment) -> None:
+        cfg, model = experiment.train, experiment.model
+        if cfg.widen_from_nf and not (0 < cfg.widen_from_nf < model.nf and cfg.widen_at > 0):
+            raise ValueError(f"widen_from_nf={cfg.widen_from_nf} must lie below model.nf={model.nf}, with widen_at > 0 (got {cfg.widen_at})")
+        self.model, self.widen_from_nf, self.widen_at, self.seed = model, cfg.widen_from_nf, cfg.widen_at, cfg.seed
+
+    def config_at(self, step: int) -> ModelConfig:
+        """``model``, or its narrower start while ``step < widen_at``."""
+        if self.widen_from_nf and step < self.widen_at:
+            return dataclasses.replace(self.model, nf=self.widen_from_nf)
+        return self.model
+
+    def grow(self, model: DRNet, config: ModelConfig) -> DRNet:
+        return widen_drnet(model, config.nf, seed=self.seed)
+
+
+def schedule_for(experiment: Experiment) -> Widening | None:
+    """The hook that ``experiment`` needs: :class:`Widening` when it widens, else None (the trainer's own)."""
+    return Widening(experiment) if experiment.train.widen_from_nf else None
