@@ -173,7 +173,7 @@ class MovingMNIST:
         False where a digit drawn in front covers the pixel (with ink > 0). ``render(specs.with_positions_of(other),
         patch_masks=visible_patches(specs))`` then draws these digits at ``other``'s positions with only what
         ``specs``' frames showed of them; its minimum with the full render also keeps the new frame's own occlusion.
-        That is the swap drawn from one frame's information alone (:func:`drnet_core.metrics.swap_pairs`; chapter
+        That is the swap drawn from one frame's information alone (:func:`drnet_experiments.mnist_swaps.swap_pairs`; chapter
         "Moving MNIST", "What one frame hides").
         """
         layers = self._layers(specs)
