@@ -258,7 +258,7 @@ class LSTMSettings:
     lr: float = 0.002  # "all our models" (section 4.1); drnet-py's train_lstm.py uses 2e-4
     pool_clips: int = 0  # > 0: encode this many clips once and train on batches from them (fast on a CPU)
     free_running: bool = False  # ours: train on the LSTM's own predictions after the observed frames (predict.free_running_loss)
-    lr_drop_at: tuple[int, ...] = ()  # ours: the learning rate is divided by 4 at each of these steps
+    lr_milestones: tuple[int, ...] = ()  # ours: the learning rate is divided by 4 at each of these steps
 
 
 def lstm_settings(profile: str | None = None, dataset: str = "mnist") -> LSTMSettings:
@@ -283,7 +283,7 @@ def lstm_settings(profile: str | None = None, dataset: str = "mnist") -> LSTMSet
         # the paper's 2×256. Trained with teacher forcing alone (1,000 steps, 2×128) the rollouts kept the digits but
         # lost the motion (16.8 px from the true positions after 10 steps, against 18.6 px for a frame that never
         # moves); training on its own predictions, on 6,000 pre-encoded clips, for 8,000 steps (lr ÷ 4 for the last 2,000) is what follows it
-        return LSTMSettings(hidden=256, steps=8000, batch_size=64, pool_clips=6000, free_running=True, lr_drop_at=(6000,))
+        return LSTMSettings(hidden=256, steps=8000, batch_size=64, pool_clips=6000, free_running=True, lr_milestones=(6000,))
     return LSTMSettings(steps=20_000, batch_size=100)
 
 

@@ -222,7 +222,7 @@ def train_predictor(
     log_every: int = 50,
     pool_clips: int | None = None,
     free_running: bool = False,
-    lr_drop_at: tuple[int, ...] = (),
+    lr_milestones: tuple[int, ...] = (),
     on_log: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
@@ -230,7 +230,7 @@ def train_predictor(
     ``source`` gives clips through ``sample(batch, seed)``. With ``pool_clips``, that many clips are encoded
     once and batches are drawn from the pool (much faster on a CPU); otherwise every batch is freshly drawn.
     ``free_running`` trains on the LSTM's own predictions after the observed frames (:func:`free_running_loss`)
-    instead of teacher forcing; ``lr_drop_at`` divides the learning rate by 4 at each of those steps; ``on_log``
+    instead of teacher forcing; ``lr_milestones`` divide the learning rate by 4 at each of those steps; ``on_log``
     receives each logged record as it is made.
     """
     cfg = predictor.config
@@ -240,7 +240,7 @@ def train_predictor(
     history, running = [], 0.0
     for step in range(1, steps + 1):
         for group in opt.param_groups:
-            group["lr"] = lr * 0.25 ** sum(step > at for at in lr_drop_at)
+            group["lr"] = lr * 0.25 ** sum(step > at for at in lr_milestones)
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
         if pool is not None:
             index = torch.randint(0, len(pool[0]), (batch_size,), generator=gen)

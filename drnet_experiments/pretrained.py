@@ -198,7 +198,7 @@ def load_or_train_predictor(
 
     history = train_predictor(
         predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None,
-        free_running=settings.free_running, lr_drop_at=settings.lr_drop_at, on_log=report,
+        free_running=settings.free_running, lr_milestones=settings.lr_milestones, on_log=report,
     )
     metadata = {
         "steps": settings.steps,
