@@ -162,7 +162,7 @@ def main() -> None:
     K, B = exp.train.max_offset, exp.train.batch_size
 
     fast = Trainer(exp, data, progress=False)
-    # bf16 autocast is timed only where the CPU has native bf16; elsewhere it is many times slower (see README)
+    # bf16 autocast is timed only where the CPU has native bf16; elsewhere it is many times slower (see benchmarks/RESULTS.md)
     trainers = {"trainer": fast.train_step}
     if cpu_has_native_bf16():
         bf16_exp = experiment("mnist", "paper", **REFERENCE, **{"train.precision": "bf16", "train.device": "cpu"})

@@ -96,9 +96,10 @@ def _train(args: argparse.Namespace, exp: Experiment, device: torch.device, info
         def evaluate(model: torch.nn.Module) -> dict:
             return swap_metrics(model, pairs)
 
-    from drnet_experiments.widen import schedule_for  # the book's widening, when the experiment asks for it
+    # the book's widening: in one run when the experiment asks for it, and for --init-from with a narrower checkpoint
+    from drnet_experiments.widen import Widening
 
-    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress, dist_info=info, schedule=schedule_for(exp))
+    trainer = Trainer(exp, source, out_dir=args.out, evaluate=evaluate, progress=not args.no_progress, dist_info=info, schedule=Widening(exp))
     say = print if info.is_main else (lambda *a, **k: None)
     if trainer.resume_if_possible():
         say(f"resumed from {args.out} at step {trainer.step}", flush=True)

@@ -1,6 +1,6 @@
 """Grow a trained DCGAN DRNet to a larger width ``nf`` without changing what it computes (Net2WiderNet).
 
-Width is what moved the Moving MNIST content-swap accuracy (README, chapter 2), but training a wider model from
+Width is what moved the Moving MNIST content-swap accuracy (benchmarks/RESULTS.md, chapter 2), but training a wider model from
 scratch on a CPU costs hours before it draws digits at all. Chen, Goodfellow & Shlens (2016, "Net2Net") widen a
 trained network *function-preservingly*: every new channel copies an existing one, and the next layer splits the
 copied channel's outgoing weights among its copies, so the wider network starts from the narrow one's solution and
