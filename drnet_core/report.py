@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import torch
@@ -34,8 +35,21 @@ def run_info(profile: str | None = None, device: str | torch.device = "auto") ->
     )
 
 
+_first_printed: float | None = None  # when this process (one chapter's kernel) first printed its provenance line
+
+
 def print_run_info(profile: str | None = None) -> None:
-    print(run_info(profile), flush=True)
+    """Print the provenance line. Called again later in the same process (a chapter's last cell), it also prints
+    how long the chapter took to execute since the first call: every chapter shows its own execution time."""
+    global _first_printed
+    where, _, versions_part = run_info(profile).partition(" | python ")
+    print(where, "python " + versions_part, sep="\n", flush=True)  # two lines that fit the page
+    now = time.perf_counter()
+    if _first_printed is None:
+        _first_printed = now
+    else:
+        minutes, seconds = divmod(round(now - _first_printed), 60)
+        print(f"this chapter executed in {minutes} min {seconds:02d} s (first cell to last)", flush=True)
 
 
 def run_banner(profile: str, device: torch.device) -> str:
