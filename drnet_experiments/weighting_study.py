@@ -317,8 +317,14 @@ def format_row(row: dict) -> str:
     return f"{row['dataset']}/{row['point']}/seed{row['seed']}: " + "  ".join(f"{f} {row[f]:.3f}" for f in figures if f in row)
 
 
-def format_summary(lines: list[dict]) -> str:
-    """The table ``weighting-study`` prints: mean ± standard deviation over the seeds."""
+def _mean_pm_std(figure: dict) -> str:
+    style = ".2e" if 0 < abs(figure["mean"]) < 0.01 else ".3f"  # small errors keep their significant digits
+    return f"{figure['mean']:{style}} ± {figure['std']:{style}}"
+
+
+def format_summary(lines: list[dict], points_per_block: int = 3) -> str:
+    """The table ``weighting-study`` prints: mean ± standard deviation over the seeds, one row per figure and one
+    column per grid point, in blocks of ``points_per_block`` columns so that every line fits a page (88 characters)."""
     out = []
     for dataset in ("norb", "mnist"):
         mine = [line for line in lines if line["dataset"] == dataset]
@@ -326,8 +332,12 @@ def format_summary(lines: list[dict]) -> str:
             continue
         figures = [f for f in FIGURES[dataset] if any(f in line for line in mine)]
         out.append(f"{dataset}: mean ± standard deviation over seeds")
-        out.append(f"{'point':26s} {'seeds':>5s} " + " ".join(f"{f:>21s}" for f in figures))
-        for line in mine:
-            cells = [f"{line[f]['mean']:.3f} ± {line[f]['std']:.3f}" if f in line else "–" for f in figures]
-            out.append(f"{line['point']:26s} {line['seeds']:5d} " + " ".join(f"{c:>21s}" for c in cells))
-    return "\n".join(out)
+        for start in range(0, len(mine), points_per_block):
+            block = mine[start : start + points_per_block]
+            out.append(f"{'':22s}" + "".join(f"{line['point']:>22s}" for line in block))
+            out.append(f"{'seeds':22s}" + "".join(f"{line['seeds']:>22d}" for line in block))
+            for figure in figures:
+                cells = [_mean_pm_std(line[figure]) if figure in line else "–" for line in block]
+                out.append(f"{figure:22s}" + "".join(f"{cell:>22s}" for cell in cells))
+            out.append("")
+    return "\n".join(out).rstrip()

@@ -83,3 +83,14 @@ def test_the_summary_gives_mean_and_spread_over_seeds():
     line = ws.summarise(rows)[0]
     assert line["seeds"] == 3 and line["pose_probe"]["mean"] == pytest.approx(0.7) and line["pose_probe"]["std"] == pytest.approx(0.2)
     assert "0.700 ± 0.200" in ws.format_summary([line])
+
+
+def test_the_summary_fits_the_page_however_many_points():
+    rows = [
+        {"dataset": "norb", "point": p.name, "reduction": p.reduction, "beta": p.beta, "alpha": p.alpha, "max_offset": 8,
+         "colour": False, "seed": seed, **{figure: 0.5 + 0.01 * seed for figure in ws.FIGURES["norb"]}}
+        for p in ws.study_points("norb") for seed in range(3)
+    ]
+    text = ws.format_summary(ws.summarise(rows))
+    assert max(len(line) for line in text.splitlines()) <= 88
+    assert all(point in text for point in {row["point"] for row in rows})
