@@ -7,7 +7,7 @@ the pose unable to say which digit is where. Digits are MNIST 28×28 resized to
 digit in front that occludes the other. Everything is vectorised over the batch
 and seeded; the only Python loops run over time steps and digits.
 
-Departures from the public code, all on purpose (implementation notes, section 4):
+Departures from the public code, all on purpose:
 symmetric velocities in [-v, v] instead of numpy's [-4, 3]; the bounce limit is
 ``image_size - digit_size`` instead of a hard-coded 32; and a fixed, seeded test set.
 

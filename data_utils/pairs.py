@@ -1,8 +1,7 @@
 """Drawing the frame pairs (x^t, x^{t+k}) that one DRNET step trains on (paper section 3).
 
 Each sample gets its own offset k ~ U{0..K} and its own start t ~ U{0..T-1-k}, as
-in the paper (the public PyTorch code uses the fixed frames x[0..3]; see the
-implementation notes, pitfall 2).
+in the paper (the public PyTorch code uses the fixed frames x[0..3]).
 """
 
 from __future__ import annotations

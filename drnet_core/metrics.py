@@ -48,7 +48,7 @@ def ssim(prediction: torch.Tensor, target: torch.Tensor, k1: float = 0.01, k2: f
     An 11×11 Gaussian window with σ = 1.5, 'valid' convolution, K1 = 0.01, K2 = 0.03, data range 1, population
     (not sample) variances; the SSIM map is averaged per channel, then over channels. This equals
     ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-    data_range=1.0)`` (implementation notes section 7; paper appendix B on why it misleads at long horizons).
+    data_range=1.0)`` (``tests/test_inception_score.py`` checks it; paper appendix B on why it misleads at long horizons).
     Computed in float64, returned as float32. Taught in book/05_inception_score.ipynb.
     """
     if prediction.ndim != 4 or prediction.shape != target.shape:

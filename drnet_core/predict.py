@@ -4,9 +4,9 @@
     h̃_p^{t+2} = LSTM(h̃_p^{t+1}, h_c^t)       x̃^{t+2} = D(h̃_p^{t+2}, h_c^t)        (eq. 7)
 
 The content h_c (and, for a U-Net model, the skips) stays fixed from the **last observed** frame;
-only the pose is predicted. The LSTM (2 layers of 256 cells in section 4.1; the ``cpu`` profile uses 2×128) is trained separately
+only the pose is predicted. The LSTM (2 layers of 256 cells, section 4.1) is trained separately
 with an L2 loss on the next pose, the DRNet frozen in ``eval()`` mode (the public code leaves its
-BatchNorm in train mode: pitfall 5). During training the true poses are fed in (teacher forcing);
+BatchNorm in train mode, so batch statistics would change the codes). During training the true poses are fed in (teacher forcing);
 in generation the predictions are fed back once the observed frames run out.
 
 Public API::
@@ -66,7 +66,7 @@ class PoseLSTM(nn.Module):
 def next_pose_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L2 loss on the next pose: squared error summed over pose dimensions and time steps, averaged over the batch."""
     if predicted.shape != target.shape:
-        raise ValueError(f"next_pose_loss: predicted {tuple(predicted.shape)} vs target {tuple(target.shape)} (shapes must match: pitfall 4)")
+        raise ValueError(f"next_pose_loss: predicted {tuple(predicted.shape)} vs target {tuple(target.shape)} (shapes must match)")
     return (predicted - target).pow(2).flatten(1).sum(1).mean()
 
 

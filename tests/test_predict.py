@@ -1,5 +1,9 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from drnet_core import DRNet, ModelConfig
 from drnet_core.predict import PoseLSTM, Predictor, PredictorConfig, next_pose_loss, train_predictor
@@ -47,7 +51,7 @@ def test_save_load_round_trip(predictor, tmp_path):
 
 
 def test_pose_loss_refuses_broadcasting():
-    with pytest.raises(ValueError, match="pitfall 4"):
+    with pytest.raises(ValueError, match="shapes must match"):
         next_pose_loss(torch.zeros(4, 5), torch.zeros(4, 5, 1, 1))
     assert next_pose_loss(torch.zeros(2, 3, 5), torch.ones(2, 3, 5)).item() == 15.0
     with pytest.raises(ValueError, match=r"\(B, T, p\)"):
@@ -94,3 +98,70 @@ def test_lstm_is_retrained_when_its_drnet_weights_change(tmp_path, monkeypatch, 
     again = pretrained.load_or_train_predictor(DRNet.load(drnet_path), "ci", name="tiny")
     assert "trained on other DRNet weights; retraining" in capsys.readouterr().out
     assert again.checkpoint_info["drnet_sha256"] == DRNet.load(drnet_path).checkpoint_info["sha256"]
+
+
+class _FrameIndexDRNet(nn.Module):
+    """A stand-in DRNet whose content code is the index of the frame it was computed from (the clips below write it
+    into pixel (0, 0) of each frame), so a test can read off which frame's content reached the LSTM and the decoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(pose_dim=4, content_dim=3, code_norm="l2")  # all that Predictor reads
+        self.decoded_content: list[torch.Tensor] = []
+
+    def encode_pose(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x.flatten(1)[:, 1:5], dim=1)  # the pose ignores the frame-index pixel
+
+    def encode_content(self, x: torch.Tensor, return_skips: bool = False):
+        content = x[:, 0, 0, 0, None].expand(-1, 3).clone()
+        return (content, None) if return_skips else content
+
+    def decode(self, content: torch.Tensor, pose: torch.Tensor, skips=None) -> torch.Tensor:
+        self.decoded_content.append(content.clone())
+        return torch.zeros(content.shape[0], 1, 4, 4)
+
+
+class _IndexedClips:
+    """Clips of ``length`` frames of 1×4×4 random pixels; pixel (0, 0) of frame t holds t."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def sample(self, batch: int, seed) -> torch.Tensor:
+        gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
+        clips = torch.rand(batch, self.length, 1, 4, 4, generator=gen)
+        clips[:, :, 0, 0, 0] = torch.arange(self.length, dtype=clips.dtype)
+        return clips
+
+
+def _record_lstm_content(predictor: Predictor) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    predictor.lstm.register_forward_pre_hook(lambda module, args: seen.append(args[1].detach().clone()))
+    return seen
+
+
+@pytest.mark.parametrize("pool_clips", [None, 8], ids=["fresh", "pooled"])
+@pytest.mark.parametrize("free_running", [False, True], ids=["teacher_forced", "free_running"])
+def test_the_lstm_is_trained_with_the_content_of_the_last_observed_frame(pool_clips, free_running):
+    """Eq. 6–7: h_c comes from the last observed frame x^{n_observed − 1}, in every training path. Clips here have
+    7 frames, of which training reads 3 observed + 2 predicted, so frame 0, a future frame (3, 4) or the clip's last
+    frame (6) would each show up as a different content."""
+    n_observed = 3
+    predictor = Predictor(_FrameIndexDRNet(), PredictorConfig(hidden=8, layers=1, n_observed=n_observed, n_predicted=2))
+    seen = _record_lstm_content(predictor)
+    train_predictor(predictor, _IndexedClips(7), steps=2, batch_size=4, log_every=1, pool_clips=pool_clips, free_running=free_running)
+    assert seen, "the LSTM was never called"
+    for content in seen:
+        torch.testing.assert_close(content, torch.full_like(content, n_observed - 1), rtol=0, atol=0)
+
+
+def test_a_rollout_holds_the_content_of_the_last_observed_frame():
+    """Generation (eq. 6–7) keeps h_c of the last frame it observes, for the LSTM and for every decoded frame."""
+    drnet = _FrameIndexDRNet()
+    predictor = Predictor(drnet, PredictorConfig(hidden=8, layers=1, n_observed=3, n_predicted=2))
+    seen = _record_lstm_content(predictor)
+    frames = _IndexedClips(4).sample(2, 0)  # four observed frames: the content is frame 3's
+    predictor.rollout(frames, 5, chunk=2)
+    assert seen and drnet.decoded_content
+    for content in seen + drnet.decoded_content:
+        torch.testing.assert_close(content, torch.full_like(content, 3.0), rtol=0, atol=0)

@@ -1,5 +1,8 @@
+import platform
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +21,49 @@ def test_auto_precision_is_float32_on_a_cpu_and_fp16_is_refused():
         resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp8", cpu)
-    assert isinstance(cpu_has_native_bf16(), bool)
+
+
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, native", [(True, False, True), (False, True, True), (1, 0, True), (False, False, False), (0, 0, False)]
+)
+def test_native_bf16_is_avx512_bf16_or_amx_and_only_emulated_bf16_warns(monkeypatch, avx512_bf16, amx, native):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert cpu_has_native_bf16() is native
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    assert any("emulated" in str(w.message) for w in caught) == (not native)
+
+
+@pytest.mark.parametrize("error", [AttributeError, RuntimeError])
+def test_a_torch_without_the_cpu_probes_counts_as_no_native_bf16(monkeypatch, error):
+    def missing():
+        raise error("no probe")
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", missing)
+    assert cpu_has_native_bf16() is False
+
+
+def _cpu_flags() -> set[str] | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return None
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads the x86 flags of /proc/cpuinfo")
+def test_native_bf16_agrees_with_the_cpu_flags():
+    """The docstring's claim: native bf16 means AVX512-BF16 or AMX-BF16 in the CPU's flags."""
+    flags = _cpu_flags()
+    if flags is None:
+        pytest.skip("no CPU flags in /proc/cpuinfo")
+    relevant = sorted(f for f in flags if f.startswith(("avx512", "amx", "avx_ne")))
+    assert cpu_has_native_bf16() == bool(flags & {"avx512_bf16", "amx_bf16"}), relevant
 
 
 def test_a_bf16_step_on_the_cpu_gives_the_float32_losses_within_bf16_rounding(tmp_path):

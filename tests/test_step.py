@@ -1,9 +1,13 @@
 """The iteration math of drnet_core/step.py: the wiring of eq. 1–5 and the gradient norms each term sends."""
 
 import copy
+import math
+from types import SimpleNamespace
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from drnet_core import losses, step
 from drnet_core.config import with_overrides
@@ -78,3 +82,45 @@ def test_the_trainer_logs_the_four_gradient_norms(tiny_experiment, train_digits)
     trainer = Trainer(tiny_experiment, train_digits, progress=False)
     records = trainer.fit(steps=2)
     assert set(step.GRADIENT_KEYS) <= set(records[-1]) and records[-1]["grad_ep_rec"] > 0
+
+
+class _OverlapDiscriminator(nn.Module):
+    """A hand-built C: logit = s·(2·⟨a, b⟩ − 1). On one-hot pose codes a pair of equal codes gets +s ("same clip")
+    and a pair of two different codes gets −s ("different clips")."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.scale * (2 * (a * b).sum(1) - 1)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_c_labels_same_clip_pairs_one_and_different_clip_pairs_zero(groups):
+    """Eq. 3: a C that says "same" (logit +s) on exactly the same-clip pairs (a_i, b_i) and "different" (−s) on the
+    rolled pairs (a_i, b_{i-1}) is right everywhere: its loss is 2·softplus(−s) = 2·log(1 + e^{−s}) and its accuracy 1.
+    With the labels swapped (same → 0, different → 1) the loss would be 2·softplus(s) and the accuracy 0."""
+    s = 2.0
+    codes = torch.eye(6)  # six clips, each with its own pose code; x^t and x^{t+k} of a clip share it
+    model = SimpleNamespace(discriminator=_OverlapDiscriminator(s))
+    loss, accuracy = step.discriminator_terms(model, codes, codes.clone(), groups=groups)
+    assert loss.item() == pytest.approx(2 * math.log1p(math.exp(-s)), rel=1e-6)  # swapped: 2·log(1 + e^s) ≈ 4.25
+    assert accuracy.item() == 1.0
+
+
+def test_the_trainers_c_step_learns_to_call_same_clip_pairs_same(tiny_experiment, train_digits):
+    """Trained for a few steps on fixed, separable codes, C gives a same-clip pair (h_p^t, h_p^{t+k}) a probability
+    above ½ and a pair from two clips one below ½. With swapped labels it would learn the opposite."""
+    trainer = Trainer(with_overrides(tiny_experiment, {"train.precision": "fp32"}), train_digits, progress=False)
+    gen = torch.Generator().manual_seed(0)
+    pose_t = F.normalize(torch.randn(6, trainer.model.config.pose_dim, generator=gen), dim=1)
+    pose_tk = F.normalize(pose_t + 0.05 * torch.randn(pose_t.shape, generator=gen), dim=1)  # the same clip, k frames on
+    for _ in range(100):
+        terms = trainer.discriminator_step(pose_t, pose_tk)
+    discriminator = trainer.model.discriminator
+    with torch.no_grad():
+        same = torch.sigmoid(discriminator(pose_t, pose_tk))
+        different = torch.sigmoid(discriminator(pose_t, pose_tk.roll(1, dims=0)))
+    assert (same > 0.5).all() and (different < 0.5).all(), (same, different)
+    assert terms["disc_acc"].item() == 1.0
