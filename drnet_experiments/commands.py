@@ -201,10 +201,12 @@ def cmd_kth(args: argparse.Namespace) -> int:
     for name, label in (("kth", "DRNET pose"), ("kth_ae", "AE features")):
         scores = kx.few_shot_action_accuracy(models[name], train_set, test_set, counts)
         print(f"  {label:12s} " + "  ".join(f"{n}: {scores[n]:.3f}" for n in counts), flush=True)
-    print(f"PSNR / SSIM of generated frames on {len(clips)} held-out clips, after {n_obs} observed:")
+    print(f"generated frames on {len(clips)} held-out clips, after {n_obs} observed (in brackets: repeating the last frame):")
     for name, label in (("kth", "DRNET"), ("kth_ae", "AE-LSTM")):
         q = kx.prediction_quality(predictors[name], clips, n_obs)
-        print(f"  {label:8s} " + "  ".join(f"step {s}: {q['psnr'][s - 1]:.2f} dB / {q['ssim'][s - 1]:.3f}" for s in (1, 10, 20)), flush=True)
+        for metric, unit in (("psnr", " dB"), ("ssim", ""), ("pose_error", "")):
+            cells = "  ".join(f"step {s}: {q[metric][s - 1]:.3f}{unit} ({q['copy_' + metric][s - 1]:.3f})" for s in (1, 10, 20))
+            print(f"  {label:8s} {metric:10s} {cells}; beats not moving for the first {kx.beats_copy_for(q, metric)} steps", flush=True)
     return 0
 
 

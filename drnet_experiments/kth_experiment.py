@@ -136,26 +136,55 @@ def test_clips(test_set: KTHDataset, length: int, actions: tuple[str, ...] | Non
 
 @torch.no_grad()
 def prediction_quality(predictor: Predictor, clips: torch.Tensor, n_observed: int = 10, batch_size: int = 32) -> dict[str, torch.Tensor]:
-    """PSNR and SSIM of each generated frame against the truth, by horizon: ``{"psnr": (H,), "ssim": (H,)}`` means over clips.
+    """How close the generated future stays to the truth, by horizon, beside repeating the last observed frame.
 
     ``clips`` (N, n_observed + H, 1, S, S): the model observes the first ``n_observed`` frames and generates H.
-    PSNR = 10 log10(1 / MSE) per frame, SSIM with an 11×11 Gaussian window (Wang et al. 2004), as in the
-    public SVG code. Appendix B explains why both mislead at long horizons.
+    Returns means over clips, each of shape (H,):
+
+    * ``psnr`` and ``ssim`` of each generated frame against the true one: PSNR = 10 log10(1 / MSE) per frame, SSIM
+      with an 11×11 Gaussian window (Wang et al. 2004), as in the public SVG code (appendix B explains why both
+      mislead at long horizons);
+    * ``pose_error``: the distance between the predicted pose code and E_p of the true frame (eq. 6-7 predict
+      codes, so this judges the LSTM where it works);
+    * ``copy_psnr``, ``copy_ssim``, ``copy_pose_error``: the same for a "prediction" that never moves, the last
+      observed frame repeated. A model is useful up to the horizon where it stops beating this.
     """
     from drnet_core.metrics import psnr, ssim
 
     horizon = clips.shape[1] - n_observed
     if horizon < 1:
         raise ValueError(f"clips of {clips.shape[1]} frames leave nothing to predict after {n_observed} observed")
-    scores: dict[str, list[torch.Tensor]] = {"psnr": [], "ssim": []}
+    predictor.eval()
+    device = next(predictor.parameters()).device
+    scores: dict[str, list[torch.Tensor]] = {}
+
+    def add(name: str, value: torch.Tensor, n: int) -> None:
+        scores.setdefault(name, []).append(value.float().cpu().reshape(n, horizon))
+
     for start in range(0, len(clips), batch_size):
-        batch = clips[start : start + batch_size]
-        future = predictor.rollout(batch[:, :n_observed], horizon).float()
+        batch = clips[start : start + batch_size].to(device)
+        n = len(batch)
         truth = batch[:, n_observed:]
-        flat_pred, flat_true = future.flatten(0, 1), truth.flatten(0, 1)
-        scores["psnr"].append(psnr(flat_pred, flat_true).reshape(len(batch), horizon))
-        scores["ssim"].append(ssim(flat_pred, flat_true).reshape(len(batch), horizon))
+        still = batch[:, n_observed - 1 : n_observed].expand_as(truth)
+        future = predictor.rollout(batch[:, :n_observed], horizon).float()
+        poses = predictor.predict_poses(batch[:, :n_observed], horizon)[0]
+        true_poses = predictor.drnet.encode_pose(truth.flatten(0, 1)).reshape(n, horizon, -1)
+        last_pose = predictor.drnet.encode_pose(batch[:, n_observed - 1])[:, None]
+        for prefix, frames, codes in (("", future, poses), ("copy_", still, last_pose.expand_as(true_poses))):
+            add(prefix + "psnr", psnr(frames.flatten(0, 1), truth.flatten(0, 1)), n)
+            add(prefix + "ssim", ssim(frames.flatten(0, 1), truth.flatten(0, 1)), n)
+            add(prefix + "pose_error", (codes.float() - true_poses.float()).norm(dim=-1), n)
     return {name: torch.cat(values).mean(0) for name, values in scores.items()}
+
+
+def beats_copy_for(quality: dict[str, torch.Tensor], metric: str) -> int:
+    """For how many steps after the last observed frame the model beats repeating that frame on ``metric``
+    ("psnr", "ssim": higher is better; "pose_error": lower is better), counted from the first step until it first
+    does not."""
+    model, copy = quality[metric], quality["copy_" + metric]
+    better = model < copy if metric == "pose_error" else model > copy
+    losing = (~better).nonzero()
+    return int(losing[0]) if len(losing) else len(better)
 
 
 @torch.no_grad()

@@ -99,9 +99,23 @@ def test_prediction_quality_and_nearest_neighbours(tiny_kth):
     assert clips.shape == (4, 16, 1, 64, 64) and len(actions) == 4
     quality = kx.prediction_quality(predictor, clips, n_observed=10)
     assert quality["psnr"].shape == (6,) and quality["ssim"].shape == (6,) and (quality["ssim"] <= 1).all()
+    assert set(quality) == {"psnr", "ssim", "pose_error", "copy_psnr", "copy_ssim", "copy_pose_error"}
+    still = torch.cat([clips[:, :10], clips[:, 9:10].expand(-1, 6, -1, -1, -1)], dim=1)  # nothing moves after frame 10
+    frozen = kx.prediction_quality(predictor, still, n_observed=10)
+    assert torch.allclose(frozen["copy_pose_error"], torch.zeros(6), atol=1e-5)  # repeating the last frame is exact
+    assert (frozen["copy_ssim"] > 0.999).all() and (frozen["pose_error"] > 0).all()
     pool = kx.training_frames(train_set, per_video=2)
     found = kx.nearest_training_frames(model, pool[:3], pool)
     assert found["content+pose"].tolist() == [0, 1, 2]  # a training frame is its own nearest neighbour
+
+
+def test_beats_copy_counts_the_leading_steps_where_the_model_wins():
+    quality = {
+        "psnr": torch.tensor([30.0, 25.0, 20.0, 22.0]), "copy_psnr": torch.tensor([28.0, 24.0, 21.0, 20.0]),
+        "pose_error": torch.tensor([0.1, 0.3, 0.2]), "copy_pose_error": torch.tensor([0.2, 0.4, 0.5]),
+    }
+    assert kx.beats_copy_for(quality, "psnr") == 2  # wins at steps 1-2, loses at 3 (a later win does not count)
+    assert kx.beats_copy_for(quality, "pose_error") == 3  # lower is better, and it never loses
 
 
 def test_score_curve_orders_confident_balanced_above_uniform():
