@@ -41,6 +41,43 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
+def _worker_saving_each_rank(rank: int, world: int, port: int, out_dir: str, sync_bn: bool) -> None:
+    """Train like ``_worker``, then save this rank's own weights and BatchNorm statistics."""
+    import torch.distributed as dist
+
+    from data_utils import MovingMNIST
+    from drnet_core.config import with_overrides
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        exp = with_overrides(_experiment(), {"train.sync_bn": sync_bn})
+        trainer = Trainer(exp, MovingMNIST("train", seq_len=6), progress=False, dist_info=DistInfo(rank, world, rank))
+        trainer.fit(STEPS)
+        torch.save(trainer.model.state_dict(), os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_without_sync_bn_ranks_share_weights_but_keep_their_own_batch_statistics(tmp_path):
+    """``sync_bn=false``: gradients are still averaged (the weights stay identical on every rank), while each rank's
+    BatchNorm normalises its own slice (its running statistics differ from the other rank's). With ``sync_bn=true``
+    the statistics are the global batch's, the same on both ranks."""
+    states = {}
+    for sync_bn in (False, True):
+        out = tmp_path / f"sync{sync_bn}"
+        out.mkdir()
+        mp.spawn(_worker_saving_each_rank, args=(2, _free_port(), str(out), sync_bn), nprocs=2, join=True)
+        states[sync_bn] = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    for sync_bn, (rank0, rank1) in states.items():
+        weights = [k for k in rank0 if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+        statistics = [k for k in rank0 if k.endswith(("running_mean", "running_var"))]
+        assert statistics and all(torch.allclose(rank0[k], rank1[k], atol=1e-6) for k in weights), sync_bn
+        same_statistics = all(torch.allclose(rank0[k], rank1[k], atol=1e-6) for k in statistics)
+        assert same_statistics == sync_bn
+
+
 def test_roll_within_groups_never_pairs_a_sample_with_itself():
     x = torch.arange(8)[:, None]
     assert roll_within_groups(x, 1).flatten().tolist() == [7, 0, 1, 2, 3, 4, 5, 6]
