@@ -195,12 +195,22 @@ class MovingMNIST:
         """A batch of whole clips (B, T, C, H, W)."""
         return self.render(self.specs(batch_size, generator))
 
-    def sample_pairs(self, batch_size: int, max_offset: int, generator: torch.Generator | int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x^t, x^{t+k}) per clip, rendering only those two frames: the trainer's fast path."""
+    def sample_pairs(
+        self, batch_size: int, max_offset: int, generator: torch.Generator | int, rows: slice | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x^t, x^{t+k}) per clip, rendering only those two frames: the trainer's fast path.
+
+        ``rows`` renders only those rows of the batch (one process's share under torchrun). Every row's clip and
+        offsets are drawn all the same, so the rows are exactly those of the whole batch, whatever the split.
+        """
         gen = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
         specs = self.specs(batch_size, gen)
         t, k = draw_offsets(batch_size, self.seq_len, max_offset, gen)
-        frames = self.render(specs.at_times(torch.stack([t, t + k], dim=1)))
+        times = torch.stack([t, t + k], dim=1)
+        if rows is not None:
+            kept = torch.arange(batch_size)[rows]
+            specs, times = specs[kept], times[kept]
+        frames = self.render(specs.at_times(times))
         return frames[:, 0], frames[:, 1]
 
     def digit_labels(self, specs: ClipSpecs) -> torch.Tensor:

@@ -7,8 +7,9 @@ the gradients are averaged across ranks (one ``all_reduce`` per parameter group,
 optimiser step. Both optimisers stay in lock-step on every rank.
 
 * **Data**: the global batch of step s is drawn from (seed, s) as in single-process training, and rank r keeps
-  its slice r·B/N … (r+1)·B/N. Ranks see disjoint samples, and a run can resume on another world size and still
-  see the same stream of batches.
+  its rows r·B/N … (r+1)·B/N (:func:`rank_rows`). A source that can (Moving MNIST's ``sample_pairs``) draws every
+  row's clip and offsets, which is cheap, and renders only its own rows, which is not. Ranks see disjoint samples,
+  and a run can resume on another world size and still see the same stream of batches.
 * **Negatives** for C come from each rank's own batch (the batch is rolled within the rank's slice).
 * **SyncBatchNorm** (``train.sync_bn``): :class:`CrossRankBatchNorm` computes the batch statistics over the
   global batch with an autograd-aware ``all_reduce``; it works with gloo on CPU as well as NCCL on GPUs, and its
@@ -71,6 +72,16 @@ def init_from_env(device_type: str = "cpu") -> DistInfo:
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def rank_rows(batch_size: int, info: DistInfo) -> slice | None:
+    """Rank r's rows of a global batch, r·B/N … (r+1)·B/N (None in one process). B must be divisible by N."""
+    if not info.active:
+        return None
+    if batch_size % info.world_size:
+        raise ValueError(f"batch_size {batch_size} must be divisible by the world size {info.world_size}")
+    share = batch_size // info.world_size
+    return slice(info.rank * share, (info.rank + 1) * share)
 
 
 def rank_slice(batch: torch.Tensor, info: DistInfo) -> torch.Tensor:

@@ -8,6 +8,7 @@ a clear message and keeps the last good checkpoint. Used by :meth:`drnet_core.tr
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 
 from data_utils.pairs import pick_pairs
 from drnet_core import step
-from drnet_core.distributed import all_finite_over_ranks, mean_over_ranks, rank_slice
+from drnet_core.distributed import all_finite_over_ranks, mean_over_ranks, rank_rows
 from drnet_core.train_state import METRICS_NAME
 
 if TYPE_CHECKING:
@@ -41,11 +42,18 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
-def draw_batch(source: ClipSource, batch_size: int, max_offset: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x^t, x^{t+k}) for a batch; uses the source's fast ``sample_pairs`` when it has one."""
+def draw_batch(
+    source: ClipSource, batch_size: int, max_offset: int, generator: torch.Generator, rows: slice | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x^t, x^{t+k}) for a batch, or for its ``rows`` only (one rank's share): uses the source's fast
+    ``sample_pairs`` when it has one, and lets a source that can (Moving MNIST) draw only those rows."""
     if hasattr(source, "sample_pairs"):
-        return source.sample_pairs(batch_size, max_offset, generator)
-    return pick_pairs(source.sample(batch_size, generator), max_offset, generator)
+        if rows is not None and "rows" in inspect.signature(source.sample_pairs).parameters:
+            return source.sample_pairs(batch_size, max_offset, generator, rows=rows)
+        x_t, x_tk = source.sample_pairs(batch_size, max_offset, generator)
+    else:
+        x_t, x_tk = pick_pairs(source.sample(batch_size, generator), max_offset, generator)
+    return (x_t, x_tk) if rows is None else (x_t[rows], x_tk[rows])
 
 
 class NonFiniteLossError(RuntimeError):
@@ -71,8 +79,8 @@ def fit(trainer: Trainer, steps: int | None = None, time_limit_s: float | None =
         while trainer.step < target:
             trainer._grow_if_due()
             trainer._set_learning_rate()
-            x_t, x_tk = draw_batch(trainer.source, cfg.batch_size, cfg.max_offset, step_generator(cfg.seed, trainer.step))
-            x_t, x_tk = rank_slice(x_t, trainer.dist), rank_slice(x_tk, trainer.dist)
+            generator = step_generator(cfg.seed, trainer.step)
+            x_t, x_tk = draw_batch(trainer.source, cfg.batch_size, cfg.max_offset, generator, rank_rows(cfg.batch_size, trainer.dist))
             terms = trainer.train_step(x_t, x_tk)
             trainer.step += 1
             window_steps += 1

@@ -113,3 +113,13 @@ def test_patch_masks_carry_the_holes_to_new_positions(data):
     assert torch.equal(shown[0, :32, :32] > 0, (data.digits[0] > 0) & ~(data.digits[1] > 0))
     assert shown[0].sum() < full[0].sum()
     assert torch.equal(data.render(moved, patch_masks=data.visible_patches(moved)), data.render(moved))
+
+
+def test_sample_pairs_renders_only_the_asked_rows_and_they_are_the_whole_batchs_rows():
+    """One rank's share of a batch (torchrun) is exactly those rows of the batch one process would draw."""
+    data = MovingMNIST("train", seq_len=8)
+    whole = data.sample_pairs(8, 4, torch.Generator().manual_seed(3))
+    for rows in (slice(0, 4), slice(4, 8), slice(2, 6)):
+        part = data.sample_pairs(8, 4, torch.Generator().manual_seed(3), rows=rows)
+        assert part[0].shape[0] == 4
+        assert torch.equal(part[0], whole[0][rows]) and torch.equal(part[1], whole[1][rows])
