@@ -120,7 +120,13 @@ def test_public_api_shapes_and_input_checks(model):
     assert pose.shape == (3, 5)
     assert torch.allclose(pose.norm(dim=1), torch.ones(3), atol=1e-5), "codes have unit norm (paper section 4.1)"
     out = model.decode(model.encode_content(x), pose)
-    assert out.shape == (3, 3, 64, 64) and out.min() >= 0 and out.max() <= 1
+    assert out.shape == (3, 3, 64, 64)
+    # the frame is the sigmoid of the last layer: with its kernel zeroed, each channel is sigmoid(that channel's bias)
+    with torch.no_grad():
+        model.decoder.out.weight.zero_()
+        model.decoder.out.bias.copy_(torch.tensor([-3.0, 0.0, 2.0]))
+        flat = model.decode(model.encode_content(x), pose)
+    assert torch.allclose(flat, torch.sigmoid(torch.tensor([-3.0, 0.0, 2.0]))[None, :, None, None].expand(3, 3, 64, 64), atol=1e-6)
     with pytest.raises(ValueError, match=r"\(B, 3, 64, 64\)"):
         model.encode_pose(torch.rand(3, 64, 64))
     with pytest.raises(ValueError, match="float"):

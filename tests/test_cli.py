@@ -1,9 +1,14 @@
 import json
 
+import torch
+
 from drnet_core.cli import main
+from drnet_core.model import DRNet
+from drnet_experiments import mnist_swaps
+from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
 
 
-def test_train_eval_export_from_the_command_line(tmp_path, capsys):
+def test_train_eval_export_from_the_command_line(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     sizes = ["--set", "model.nf=4", "--set", "train.batch_size=4", "--set", "train.eval_every=0"]
     assert main(["train", "mnist", "--profile", "ci", "--out", str(run), "--steps", "3", "--no-progress", *sizes]) == 0
@@ -24,9 +29,23 @@ def test_train_eval_export_from_the_command_line(tmp_path, capsys):
     assert main(["eval", "mnist", "--checkpoint", str(run / "model.pt"), "--swaps", "20", "--digits", "train"]) == 0
     assert "training-digit swaps: 20 (content of train clip i" in capsys.readouterr().out
     target = tmp_path / "ck" / "m.pt"
+    measured = []  # the weights that export measures
+
+    def recording_swap_metrics(model, pairs, *args, **kwargs):
+        measured.append({k: v.clone() for k, v in model.state_dict().items()})
+        return swap_metrics(model, pairs, *args, **kwargs)
+
+    monkeypatch.setattr(mnist_swaps, "swap_metrics", recording_swap_metrics)
     assert main(["export", str(run), "--to", str(target), "--swaps", "20"]) == 0
     sidecar = json.loads(target.with_suffix(".json").read_text())
-    assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 5 and 0 <= sidecar["metrics"]["swap_accuracy"] <= 1
+    assert sidecar["storage_dtype"] == "float16" and sidecar["step"] == 5
+    # the figures are those of the exported (float16) weights on the held-out swaps, as `eval` would measure them
+    stored = DRNet.load(target).state_dict()
+    trained = DRNet.load(run / "model.pt").state_dict()
+    assert len(measured) == 1 and all(torch.equal(measured[0][k], stored[k]) for k in stored)
+    assert any(not torch.equal(stored[k], trained[k]) for k in stored), "float16 storage rounds the trained weights"
+    exported = swap_metrics(DRNet.load(target), swap_pairs(20))
+    assert sidecar["metrics"] == {**{k: round(v, 4) for k, v in exported.items()}, "swaps": 20}
     assert (tmp_path / "ck" / "m_metrics.jsonl").is_file()
 
 

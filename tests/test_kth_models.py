@@ -59,23 +59,45 @@ def test_kth_models_train_and_the_ae_gets_only_the_reconstruction(tiny_kth):
     assert changed  # the single encoder is trained
 
 
-def test_kth_lstm_rollout_keeps_the_last_observed_content(tiny_kth):
+def test_kth_lstm_rollout_keeps_the_last_observed_content(tiny_kth, lively):
     _, test_set = tiny_kth
-    model = DRNet(experiment("kth", "ci").model).eval()
+    torch.manual_seed(0)  # the LSTM's initial weights
+    model = lively(DRNet(experiment("kth", "ci").model).eval(), gain=1.5)
     predictor = Predictor(model, PredictorConfig(hidden=16, n_observed=10, n_predicted=10)).eval()
     clips = torch.stack([test_set.window(0, 0, 10), test_set.window(1, 0, 10)])
-    out = predictor.rollout(clips, 25)
-    assert out.shape == (2, 25, 1, 64, 64) and 0 <= out.min() and out.max() <= 1
+    out = predictor.rollout(clips, 25, chunk=8)
+    assert out.shape == (2, 25, 1, 64, 64)
     poses, content, skips = predictor.predict_poses(clips, 25)
     expected_content, expected_skips = model.encode_content(clips[:, -1], return_skips=True)
     assert torch.allclose(content, expected_content) and all(torch.allclose(a, b) for a, b in zip(skips, expected_skips))
-    assert torch.allclose(out[:, 7], model.decode(content, poses[:, 7], skips), atol=1e-6)
+    # every frame, across chunks, is the decoder on the last observed content and skips with that step's pose
+    with torch.no_grad():
+        expected = torch.stack([model.decode(content, poses[:, t], skips) for t in range(25)], dim=1)
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert (out[0] - out[1]).abs().amax() > 0.1 and (out[:, 0] - out[:, -1]).abs().amax() > 1e-4, "frames differ by clip and by step"
     # changing an earlier observed frame must not change the content used
     altered = clips.clone()
     altered[:, 0] = 1 - altered[:, 0]
     assert torch.allclose(predictor.predict_poses(altered, 3)[1], content)
     ae_out = Predictor(_ae(), PredictorConfig(hidden=16, n_observed=10)).rollout(clips, 12)
     assert ae_out.shape == (2, 12, 1, 64, 64)
+
+
+class _ActionCodes(torch.nn.Module):
+    """Stands in for a DRNet whose pose code is a one-hot of the action of the video that the frame comes from
+    (looked up by the frame's pixels), on the frames of ``persons``; on every other frame it is a constant."""
+
+    def __init__(self, facts: dict, persons: set[int]):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.facts, self.persons = facts, persons
+
+    def encode_pose(self, frames):
+        codes = torch.zeros(len(frames), len(ACTIONS))
+        for row, frame in zip(codes, frames):
+            action, person = self.facts[frame.numpy().tobytes()]
+            row[action] = 1.0 if person in self.persons else 0.0
+        return codes
 
 
 def test_pose_sequences_and_few_shot_accuracy(tiny_kth):
@@ -85,10 +107,25 @@ def test_pose_sequences_and_few_shot_accuracy(tiny_kth):
     assert x.shape == (len(train_set.videos) * 2, 24 * 5) and set(persons.tolist()) == {1, 2, 3}
     assert set(y.tolist()) == set(range(len(ACTIONS)))
     assert kx.available_subject_counts(train_set) == (1, 2)
-    scores = kx.few_shot_action_accuracy(model, train_set, test_set, (1, 2), length=24, per_segment=2)
-    assert set(scores) == {1, 2} and all(0 <= s <= 1 for s in scores.values())
+    facts = {}  # each frame's (action, person); no two videos share a frame
+    for data in tiny_kth:
+        for index, video in enumerate(data.videos):
+            for frame in data.window(index, 0, video.frames):
+                facts[frame.numpy().tobytes()] = (ACTIONS.index(video.action), video.person)
+    _, test_actions, _ = kx.pose_sequences(_ActionCodes(facts, set()), test_set, length=24, per_segment=2)
+    assert torch.bincount(test_actions).tolist() == [16] * len(ACTIONS), "the test sequences are balanced: a constant guess scores 1/6"
+    few_shot = lambda persons: kx.few_shot_action_accuracy(_ActionCodes(facts, persons), train_set, test_set, (1, 2), length=24, per_segment=2)  # noqa: E731
+    everyone = {1, 2, 3, 17, 18}
+    # a pose that names the action is read on the test persons from one subject on; a constant one scores chance
+    assert few_shot(everyone) == pytest.approx({1: 1.0, 2: 1.0})
+    assert few_shot(set()) == pytest.approx({1: 1 / 6, 2: 1 / 6})
+    # the score is the test persons': a code that names the action only for the training persons does not help there
+    assert few_shot({1, 2, 3}) == pytest.approx({1: 1 / 6, 2: 1 / 6})
+    # n subjects are the first n persons: with person 1's code constant, one subject teaches nothing and two do
+    first_blind = few_shot({2, 3, 17, 18})
+    assert first_blind[2] == pytest.approx(1.0) and first_blind[1] < 0.5, first_blind
     with pytest.raises(ValueError, match="early stopping"):
-        kx.few_shot_action_accuracy(model, train_set, test_set, (3,), length=24)
+        kx.few_shot_action_accuracy(_ActionCodes(facts, set()), train_set, test_set, (3,), length=24)  # 3 training persons: none left over
 
 
 def test_prediction_quality_and_nearest_neighbours(tiny_kth):

@@ -1,4 +1,5 @@
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -61,15 +62,56 @@ def test_copying_the_content_frame_has_a_large_pose_error(pairs):
     assert result["pose_error_px"] > 5.0
 
 
-def test_rollout_digit_accuracy_reports_each_horizon():
+class _RolloutOracle(torch.nn.Module):
+    """Stands in for a Predictor: 'predicts' pose h - 1 for horizon h, and decodes it as ``frames_at[h]``."""
+
+    def __init__(self, n_observed: int, frames_at: dict):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.config = SimpleNamespace(n_observed=n_observed)
+        self.drnet = SimpleNamespace(decode=lambda content, pose, skips: frames_at[int(pose[0, 0]) + 1])
+
+    def predict_poses(self, frames, n_future):
+        assert frames.shape[1] == self.config.n_observed
+        return torch.arange(n_future, dtype=torch.float)[None, :, None].expand(len(frames), -1, 1), None, None
+
+
+def _reads(classifier, frames, labels):
+    """Independent reading: fraction of (clip, digit) channels the classifier names correctly."""
+    logits = classifier(frames[:, :2].reshape(-1, 1, 64, 64))
+    return (logits.argmax(1) == labels.reshape(-1)).float().mean().item()
+
+
+def test_rollout_digit_accuracy_reads_the_frames_at_each_horizon(lively):
+    from data_utils import MovingMNIST
     from drnet_core import DRNet, ModelConfig
     from drnet_core.predict import Predictor, PredictorConfig
+    from drnet_experiments.classifiers import load_digit_classifier
     from drnet_experiments.mnist_swaps import rollout_digit_accuracy
 
+    classifier = load_digit_classifier()
+    n_obs, n_clips = 3, 40
+    test = MovingMNIST("test", seq_len=n_obs + 6)  # the same held-out clips, continued past the observed frames
+    specs = test.fixed_specs(n_clips)
+    clips, labels = test.render(specs), test.digit_labels(specs)
+    future = lambda h: clips[:, n_obs + h - 1]  # noqa: E731  (the true frame h steps after the last observed one)
+    blank = torch.zeros_like(future(1))
+    with torch.no_grad():
+        truth, blank_reading = _reads(classifier, future(1), labels), _reads(classifier, blank, labels)
+        wrong_digits = _reads(classifier, future(4), labels.roll(1, 0))
+    assert truth > 0.8 and blank_reading < 0.3 and wrong_digits < 0.3, (truth, blank_reading, wrong_digits)
+    # the true future scores the classifier's reading of it; a blank frame scores exactly the blank reading
+    oracle = _RolloutOracle(n_obs, {1: future(1), 4: blank, 6: future(6)})
+    result = rollout_digit_accuracy(oracle, horizons=(1, 4, 6), n_clips=n_clips, classifier=classifier)
+    assert result == pytest.approx({1: truth, 4: blank_reading, 6: _reads(classifier, future(6), labels)}, abs=1e-6)
+    # a real predictor (its frames varied by redrawn weights) scores the classifier's reading of its own rollout
     torch.manual_seed(0)
-    predictor = Predictor(DRNet(ModelConfig(nf=4)), PredictorConfig(hidden=8, n_observed=3))
-    result = rollout_digit_accuracy(predictor, horizons=(1, 4), n_clips=10)
-    assert set(result) == {1, 4} and all(0.0 <= v <= 1.0 for v in result.values())
+    predictor = Predictor(lively(DRNet(ModelConfig(nf=4))), PredictorConfig(hidden=8, n_observed=n_obs)).eval()
+    result = rollout_digit_accuracy(predictor, horizons=(1, 4), n_clips=n_clips, classifier=classifier)
+    with torch.no_grad():
+        rollout = predictor.rollout(clips[:, :n_obs], 4)
+        expected = {h: _reads(classifier, rollout[:, h - 1], labels) for h in (1, 4)}
+    assert result == pytest.approx(expected, abs=1e-6)
 
 
 def test_same_clip_pairs_take_the_pose_from_the_content_clip(pairs):

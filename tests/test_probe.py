@@ -51,12 +51,41 @@ def _toy_turntable(objects_per_class: int, seed: int) -> TurntableDataset:
     return TurntableDataset(images, labels, seq_len=4, image_size=64)
 
 
+class _ToyCodes(torch.nn.Module):
+    """Stands in for a DRNet on :func:`_toy_turntable`: one code names the category (a one-hot of the object's
+    brightness level), the other the view (a one-hot of the lit band of rows), which says nothing of the category."""
+
+    def __init__(self, content_names: str = "category"):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.content_names = content_names
+
+    @staticmethod
+    def _category(x):
+        brightness = x[:, 0].median(dim=2).values.median(dim=1).values  # the unlit rows: 60 + 60 · category (+ < 10)
+        return torch.nn.functional.one_hot(((255 * brightness - 60) / 60).round().long(), 3).float()
+
+    @staticmethod
+    def _view(x):
+        return torch.nn.functional.one_hot(x[:, 0].amax(dim=2).argmax(dim=1) // 8, 8).float()
+
+    def encode_content(self, x):
+        return self._category(x) if self.content_names == "category" else self._view(x)
+
+    def encode_pose(self, x):
+        return self._view(x) if self.content_names == "category" else self._category(x)
+
+
 def test_content_pose_accuracy_on_any_turntable():
-    model = DRNet(experiment("norb", "ci").model)
-    result = content_pose_accuracy(model, _toy_turntable(3, 0), _toy_turntable(2, 1), max_frames=None)
-    assert set(result) == {"content", "pose", "chance", "content_validation", "pose_validation"}
-    assert result["chance"] == pytest.approx(1 / 3)
-    assert all(0 <= result[k] <= 1 for k in ("content", "pose"))
+    train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
+    keys = {"content", "pose", "chance", "content_validation", "pose_validation"}
+    assert set(content_pose_accuracy(DRNet(experiment("norb", "ci").model), train, test, max_frames=None)) == keys  # a real DRNet runs
+    # a code that names the category scores 1; one that names only the view scores exactly chance, because every
+    # view of the test set shows as many objects of each category (2 objects per category, 6 views)
+    result = content_pose_accuracy(_ToyCodes("category"), train, test, max_frames=None)
+    assert result == pytest.approx({"content": 1.0, "content_validation": 1.0, "pose": 1 / 3, "pose_validation": 1 / 3, "chance": 1 / 3})
+    flipped = content_pose_accuracy(_ToyCodes("view"), train, test, max_frames=None)
+    assert (flipped["content"], flipped["pose"]) == pytest.approx((1 / 3, 1.0)), "each probe reads its own code"
 
 
 def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, capsys):
@@ -80,15 +109,31 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
 
 
 def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, monkeypatch, capsys):
+    from drnet_core.train import Trainer
     from drnet_experiments import ablations as experiments
     from drnet_experiments import pretrained
 
     monkeypatch.setattr(pretrained, "RUNS", tmp_path)
     monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
+    probed = []
+
+    def probe(model, train_set, test_set, max_frames):  # distinct known figures, and a record of what was probed
+        probed.append(({k: v.clone() for k, v in model.state_dict().items()}, max_frames))
+        return {"content": 0.25, "pose": 0.75, "chance": 1 / 3, "content_validation": 0.5, "pose_validation": 0.5}
+
+    monkeypatch.setattr(experiments, "content_pose_accuracy", probe)
     train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
     first = experiments.norb_control_rows(train, test, profile="ci", probe_frames=200)
     assert "training the control run norb_beta0_reduction-mean" in capsys.readouterr().out
-    assert [row["beta"] for row in first] == [0.0] and 0 <= first[0]["pose"] <= 1 and first[0]["steps"] == 3
+    assert [row["beta"] for row in first] == [0.0] and first[0]["steps"] == 3
+    assert (first[0]["content"], first[0]["pose"], first[0]["chance"]) == (0.25, 0.75, 1 / 3), "each probe's figure in its own column"
+    # what was probed is the trained model, whose weights stay under runs/
+    ((state, frames),) = probed
+    trained = DRNet.load(tmp_path / "norb_controls_ci" / "norb_beta0_reduction-mean" / "model.pt").state_dict()
+    assert frames == 200 and state.keys() == trained.keys()
+    assert all(torch.equal(state[k], trained[k]) for k in trained)
+    fresh = Trainer(experiments.norb_experiment(train, 0.0, "ci", {"train.reduction": "mean"}), train, progress=False).model.state_dict()
+    assert any(not torch.equal(fresh[k], v) for k, v in state.items() if v.is_floating_point()), "the probed model was trained"
     assert (tmp_path / "ci" / "norb_controls_ci.json").is_file()
     assert not (tmp_path / "ci" / "norb_beta0_reduction-mean_ci.pt").exists()  # only the numbers are kept
     assert experiments.norb_control_rows(train, test, profile="ci", probe_frames=200) == first
