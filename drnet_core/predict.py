@@ -139,15 +139,20 @@ class Predictor(nn.Module):
     def rollout(self, frames: torch.Tensor, n_future: int, chunk: int = 64) -> torch.Tensor:
         """Predict ``n_future`` frames after the observed ``frames``: (B, T_obs, C, 64, 64) → (B, n_future, C, 64, 64)."""
         self.eval()
-        future_poses, content, skips = self.predict_poses(frames, n_future)
-        b = frames.shape[0]
+        return self.decode_poses(*self.predict_poses(frames, n_future), chunk=chunk)
+
+    @torch.no_grad()
+    def decode_poses(self, future_poses: torch.Tensor, content: torch.Tensor, skips: list | None, chunk: int = 64) -> torch.Tensor:
+        """Decode predicted poses (B, n, |h_p|) with the fixed content (and skips): (B, n, C, 64, 64), ``chunk`` steps at a time."""
+        b = future_poses.shape[0]
         out = []
-        for start in range(0, n_future, chunk):
+        for start in range(0, future_poses.shape[1], chunk):
             poses = future_poses[:, start : start + chunk]
             n = poses.shape[1]
             rep_content = content[:, None].expand(-1, n, -1).flatten(0, 1)
             rep_skips = [s[:, None].expand(-1, n, *s.shape[1:]).flatten(0, 1) for s in skips] if skips else None
-            out.append(self.drnet.decode(rep_content, poses.flatten(0, 1), rep_skips).reshape(b, n, *frames.shape[2:]))
+            decoded = self.drnet.decode(rep_content, poses.flatten(0, 1), rep_skips)
+            out.append(decoded.reshape(b, n, *decoded.shape[1:]))
         return torch.cat(out, dim=1)
 
     # -- checkpoints ----------------------------------------------------------------------------

@@ -166,8 +166,8 @@ def prediction_quality(predictor: Predictor, clips: torch.Tensor, n_observed: in
         n = len(batch)
         truth = batch[:, n_observed:]
         still = batch[:, n_observed - 1 : n_observed].expand_as(truth)
-        future = predictor.rollout(batch[:, :n_observed], horizon).float()
-        poses = predictor.predict_poses(batch[:, :n_observed], horizon)[0]
+        poses, content, skips = predictor.predict_poses(batch[:, :n_observed], horizon)  # once, for frames and codes
+        future = predictor.decode_poses(poses, content, skips).float()
         true_poses = predictor.drnet.encode_pose(truth.flatten(0, 1)).reshape(n, horizon, -1)
         last_pose = predictor.drnet.encode_pose(batch[:, n_observed - 1])[:, None]
         for prefix, frames, codes in (("", future, poses), ("copy_", still, last_pose.expand_as(true_poses))):
