@@ -109,6 +109,20 @@ def test_page_loads_offline_without_errors(browser_context, server, path):
     page.close()
 
 
+@pytest.mark.parametrize("path", [p for p in PAGES if not p.endswith("intro.html")])
+def test_code_and_printed_lines_fit_the_page(browser_context, server, path):
+    """No code cell or printed output needs a horizontal scroll bar at a laptop's width (lines of about 88 characters)."""
+    page, _, _ = _open(browser_context, server, path)
+    wide = page.evaluate(
+        """[...document.querySelectorAll('.cell_input pre, .cell_output pre')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => `${e.scrollWidth - e.clientWidth}px too wide: ${e.textContent.trim().split('\\n')[0].slice(0, 70)}`)"""
+    )
+    assert page.locator(".cell_input pre").count() > 3
+    assert not wide, f"blocks wider than the page: {wide}"
+    page.close()
+
+
 def test_norb_explorer_has_ten_pose_sliders(browser_context, server):
     page, _, _ = _open(browser_context, server, "book/03_norb_ablation.html")
     assert page.locator(".sprite-viewer").count() == 11, "ten pose dimensions plus the content picker"
