@@ -36,6 +36,7 @@ from drnet_experiments.action_classifier import (
     train_action_classifier,
 )
 from drnet_experiments.pretrained import command_for, require_training_allowed, weights_path
+from drnet_experiments.stored_results import ResultStore, weights_sha256
 
 WINDOW = 10  # appendix B: the classifier reads 10 frames
 
@@ -140,3 +141,46 @@ def score_curve(probs: torch.Tensor, resamples: int = 50, seed: int = 0) -> dict
         pick = torch.randint(0, n, (n,), generator=gen)
         boot[r] = torch.tensor([inception_score(probs[pick, o]) for o in range(n_offsets)])
     return {"score": score, "low": boot.quantile(0.05, dim=0), "high": boot.quantile(0.95, dim=0)}
+
+
+def score_curves(
+    classifier: ActionClassifier,
+    predictors: dict[str, Predictor],
+    clips: torch.Tensor,
+    n_observed: int,
+    offsets: tuple[int, ...],
+    real_offsets: tuple[int, ...],
+    data_source: str,
+    profile: str | None = None,
+    store: bool = False,
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Fig. 9's curves (:func:`score_curve`) of the real clips, each predictor's rollouts and a repeated last frame.
+
+    ``clips`` (N, n_observed + max(real_offsets) + 10, 1, S, S): the predictors observe the first ``n_observed``
+    frames. Rolling out every clip 110 frames takes minutes, so the curves that ``python -m drnet_core
+    inception-score`` measured with the very same weights (classifier, DRNETs and LSTMs by sha256), data and
+    offsets are read instead; ``store=True`` (the CLI) keeps what it measures.
+    """
+    networks = [classifier] + [net for p in predictors.values() for net in (p, p.drnet)]
+    key = {
+        "sha256": weights_sha256(*networks),
+        "data_source": data_source,
+        "clips": len(clips),
+        "offsets": list(offsets),
+        "real_offsets": list(real_offsets),
+        "predictors": sorted(predictors),
+    }
+    results = ResultStore(weights_path("inception_curves", profile or current_profile()).with_suffix(".json"))
+    known = results.get("curves", key)
+    if known is not None:
+        return {name: {part: torch.tensor(values) for part, values in curve.items()} for name, curve in known.items()}
+    observed = clips[:, :n_observed]
+    probs = {"real clips": clip_probabilities(classifier, clips[:, n_observed:], real_offsets)}
+    for name, predictor in predictors.items():
+        probs[name] = rollout_probabilities(classifier, predictor, observed, offsets)
+    repeated = action_probabilities(classifier, observed[:, -1:].expand(-1, WINDOW, -1, -1, -1))[:, None]
+    probs["repeat the last frame"] = repeated.expand(-1, len(offsets), -1)
+    curves = {name: score_curve(p) for name, p in probs.items()}
+    if store:
+        results.put("curves", key, {name: {part: values.tolist() for part, values in curve.items()} for name, curve in curves.items()})
+    return curves

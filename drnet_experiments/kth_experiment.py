@@ -6,7 +6,8 @@
   baseline (one VGG16 encoder of 24 features with the same skips), loaded from ``checkpoints/`` or trained;
 * :func:`kth_predictors` — a 2×256 LSTM on each model's codes: observe 10 frames, predict 10 (section 4.1);
 * :func:`few_shot_action_accuracy` — Fig. 8: an action classifier (2 hidden layers of 1200 units, appendix D)
-  on sequences of 24 codes, trained on 1 … 12 subjects and scored on the test persons.
+  on sequences of 24 codes, trained on 1 … 12 subjects and scored on the test persons (:func:`few_shot_scores`
+  reads what the CLI stored for the same weights).
 
 Taught in book/04_kth_prediction.ipynb.
 """
@@ -19,8 +20,9 @@ from data_utils.kth import ACTIONS, KTHDataset, load_kth
 from drnet_core.config import current_profile, experiment
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor
-from drnet_experiments.pretrained import load_or_train_model, load_or_train_predictor
+from drnet_experiments.pretrained import load_or_train_model, load_or_train_predictor, weights_path
 from drnet_experiments.probe import encode_all, train_probe
+from drnet_experiments.stored_results import ResultStore, weights_sha256
 
 #: The stand-in of each profile: ci renders 6 train and 3 test persons in 48-frame clips; the others all 25 in 100.
 KTH_STANDIN = {
@@ -66,15 +68,20 @@ def pose_sequences(
     """
     model.eval()
     device = next(model.parameters()).device
-    features, labels, people = [], [], []
+    by_video: dict[int, list[int]] = {}
     for index, start in dataset.test_windows(length, per_segment):
+        if persons is None or dataset.videos[index].person in persons:
+            by_video.setdefault(index, []).append(start)
+    features, labels, people = [], [], []
+    for index, starts in by_video.items():
+        # windows overlap: encode the frames they span once, in one batch, and slice each window's codes
+        first, last = min(starts), max(starts) + length
+        codes = model.encode_pose(dataset.window(index, first, last - first).to(device)).float().cpu()
         video = dataset.videos[index]
-        if persons is not None and video.person not in persons:
-            continue
-        frames = dataset.window(index, start, length).to(device)
-        features.append(model.encode_pose(frames).float().flatten().cpu())
-        labels.append(ACTIONS.index(video.action))
-        people.append(video.person)
+        for start in starts:
+            features.append(codes[start - first : start - first + length].flatten())
+            labels.append(ACTIONS.index(video.action))
+            people.append(video.person)
     if not features:
         raise ValueError(f"no {length}-frame windows for persons {persons} in {dataset.folder}")
     return torch.stack(features), torch.tensor(labels), torch.tensor(people)
@@ -96,11 +103,18 @@ def few_shot_action_accuracy(
     1, 2, 4, 8 and 12, as far as the training persons allow.
     """
     subject_counts = subject_counts or available_subject_counts(train_set)
+    # Checked before encoding, which is the slow part.
+    available = len({video.person for video in train_set.videos})
+    if not subject_counts or max(subject_counts) >= available:
+        raise ValueError(
+            f"{available} training persons cannot give {max(subject_counts, default=0)} for training and one for "
+            "early stopping: pass smaller subject_counts, or a training set with more persons"
+        )
     train_x, train_y, train_p = pose_sequences(model, train_set, length, per_segment)
     test_x, test_y, _ = pose_sequences(model, test_set, length, per_segment)
     persons = sorted(train_p.unique().tolist())
     if max(subject_counts) >= len(persons):
-        raise ValueError(f"{len(persons)} training persons cannot give {max(subject_counts)} for training and one for early stopping")
+        raise ValueError(f"only {len(persons)} training persons have {length}-frame windows; pass smaller subject_counts")
     held_out = torch.isin(train_p, torch.tensor(persons[max(subject_counts) :]))
     validation = (train_x[held_out], train_y[held_out])
     result = {}
@@ -109,6 +123,33 @@ def few_shot_action_accuracy(
         probe = train_probe((train_x[chosen], train_y[chosen]), validation, (test_x, test_y), classes=len(ACTIONS), seed=seed, hidden=CLASSIFIER_HIDDEN)
         result[n] = probe.test_accuracy
     return result
+
+
+def few_shot_scores(
+    models: dict[str, DRNet], train_set: KTHDataset, test_set: KTHDataset, subject_counts: tuple[int, ...], profile: str | None = None, store: bool = False
+) -> dict[str, dict[int, float]]:
+    """Fig. 8 for each model: :func:`few_shot_action_accuracy` by number of training subjects.
+
+    Encoding every window takes minutes, so the figures that ``python -m drnet_core kth`` measured on the very same
+    weights (sha256), data and settings are read instead; ``store=True`` (the CLI) keeps what it measures.
+    """
+    results = ResultStore(weights_path("kth_few_shot", profile or current_profile()).with_suffix(".json"))
+    scores = {}
+    for name, model in models.items():
+        key = {
+            "sha256": weights_sha256(model),
+            "data_source": train_set.source,
+            "subject_counts": list(subject_counts),
+            "length": SEQUENCE_LENGTH,
+            "per_segment": 3,
+        }
+        known = results.get(name, key)
+        if known is None:
+            measured = few_shot_action_accuracy(model, train_set, test_set, subject_counts)
+            if store:
+                results.put(name, key, {str(n): accuracy for n, accuracy in measured.items()})
+        scores[name] = measured if known is None else {int(n): accuracy for n, accuracy in known.items()}
+    return scores
 
 
 def available_subject_counts(train_set: KTHDataset, wanted: tuple[int, ...] = SUBJECT_COUNTS) -> tuple[int, ...]:

@@ -73,4 +73,4 @@ def test_kth_and_inception_score_commands_print_the_closing_figures(capsys, monk
     assert "DRNET pose" in out and "AE features" in out and "step 20:" in out
     assert main(["inception-score", "--profile", "ci"]) == 0
     out = capsys.readouterr().out
-    assert "held-out accuracy" in out and "repeat last frame" in out and "real clips" in out
+    assert "held-out accuracy" in out and "repeat the last frame" in out and "real clips" in out

@@ -174,3 +174,34 @@ def test_ssim_window_and_input_checks():
         ssim(torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 17))
     with pytest.raises(ValueError, match="11×11"):
         ssim(torch.rand(1, 1, 8, 16), torch.rand(1, 1, 8, 16))
+
+
+def test_score_curves_are_stored_by_the_cli_and_read_back_for_the_same_weights(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from drnet_experiments import generation_score as gs
+    from drnet_experiments import pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    calls = []
+
+    def probabilities(n_offsets):
+        calls.append(n_offsets)
+        return torch.softmax(torch.randn(4, n_offsets, 6, generator=torch.Generator().manual_seed(len(calls))), -1)
+
+    monkeypatch.setattr(gs, "clip_probabilities", lambda c, seq, offsets: probabilities(len(offsets)))
+    monkeypatch.setattr(gs, "rollout_probabilities", lambda c, p, obs, offsets: probabilities(len(offsets)))
+    monkeypatch.setattr(gs, "action_probabilities", lambda c, windows: probabilities(1)[:, 0])
+    weights = lambda sha: SimpleNamespace(checkpoint_info={"sha256": sha})  # noqa: E731
+    classifier = weights("c" * 64)
+    predictors = {"DRNET": SimpleNamespace(checkpoint_info={"sha256": "l" * 64}, drnet=weights("d" * 64))}
+    clips = torch.zeros(4, 13, 1, 8, 8)
+    measure = lambda store=False: gs.score_curves(classifier, predictors, clips, 2, (0, 1), (0,), "stand-in", "ci", store=store)  # noqa: E731
+    first = measure(store=True)
+    assert set(first) == {"real clips", "DRNET", "repeat the last frame"} and len(calls) == 3
+    again = measure()
+    assert len(calls) == 3, "the stored curves are read, not measured"
+    assert all(torch.allclose(again[name][part], first[name][part]) for name in first for part in ("score", "low", "high"))
+    predictors["DRNET"].drnet = weights("e" * 64)  # another DRNET under the same LSTM is measured afresh
+    measure()
+    assert len(calls) == 6

@@ -128,6 +128,40 @@ def test_pose_sequences_and_few_shot_accuracy(tiny_kth):
         kx.few_shot_action_accuracy(_ActionCodes(facts, set()), train_set, test_set, (3,), length=24)  # 3 training persons: none left over
 
 
+def test_few_shot_scores_are_read_back_for_the_same_weights(tiny_kth, tmp_path, monkeypatch):
+    from drnet_experiments import pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    calls = []
+
+    def measure(model, train_set, test_set, counts):
+        calls.append(model)
+        return {n: 0.5 + 0.1 * len(calls) for n in counts}
+
+    monkeypatch.setattr(kx, "few_shot_action_accuracy", measure)
+    train_set, test_set = tiny_kth
+    models = {"kth": torch.nn.Linear(1, 1), "kth_ae": torch.nn.Linear(1, 1)}
+    models["kth"].checkpoint_info = {"sha256": "a" * 64}
+    models["kth_ae"].checkpoint_info = {}  # not loaded from a file: always measured, never stored
+    first = kx.few_shot_scores(models, train_set, test_set, (1, 2), profile="ci", store=True)
+    assert first == {"kth": {1: 0.6, 2: 0.6}, "kth_ae": {1: 0.7, 2: 0.7}} and len(calls) == 2
+    again = kx.few_shot_scores(models, train_set, test_set, (1, 2), profile="ci")
+    assert again["kth"] == {1: 0.6, 2: 0.6} and len(calls) == 3, "the stored DRNET figures are read, the AE's measured"
+    kx.few_shot_scores(models, train_set, test_set, (1,), profile="ci")
+    assert len(calls) == 5, "other subject counts are measured afresh"
+
+
+class _MustNotEncode(torch.nn.Module):
+    def encode_pose(self, frames):
+        raise AssertionError("the subject counts are checked before any frame is encoded")
+
+
+def test_few_shot_refuses_impossible_counts_before_encoding(tiny_kth):
+    train_set, test_set = tiny_kth
+    with pytest.raises(ValueError, match="3 training persons cannot give 3"):
+        kx.few_shot_action_accuracy(_MustNotEncode(), train_set, test_set, (1, 3), length=24)
+
+
 def test_prediction_quality_and_nearest_neighbours(tiny_kth):
     train_set, test_set = tiny_kth
     model = DRNet(experiment("kth", "ci").model).eval()
