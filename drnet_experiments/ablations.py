@@ -23,8 +23,9 @@ from data_utils.turntable import TurntableDataset
 from drnet_core.checkpoint import atomic_write_bytes
 from drnet_core.config import Experiment, comparable_config, current_profile, experiment
 from drnet_core.model import DRNet
-from drnet_experiments.pretrained import load_or_train_model
+from drnet_experiments.pretrained import load_or_train_model, weights_path
 from drnet_experiments.probe import content_pose_accuracy
+from drnet_experiments.stored_results import ResultStore, weights_sha256
 from drnet_experiments.widen import schedule_for
 
 #: Table 1 of the paper: category accuracy (%) of a classifier on each code, smallNORB test instances.
@@ -44,7 +45,7 @@ def norb_datasets(profile: str | None = None) -> tuple[TurntableDataset, Turntab
 
 def model_name(beta: float, overrides: dict | None = None) -> str:
     """Checkpoint stem of the NORB model trained with ``beta`` (and other settings): norb_beta0.1, norb_beta0,
-    norb_beta0.1_reduction-mean."""
+    norb_beta0.1_reduction-sum."""
     name = f"norb_beta{beta:g}"
     for key, value in sorted((overrides or {}).items()):
         name += f"_{key.rsplit('.', 1)[-1]}-{value}"
@@ -74,6 +75,14 @@ def _write_results(path: Path, stored: dict) -> None:
     atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
 
 
+def _probe_store(profile: str) -> ResultStore:
+    return ResultStore(weights_path("norb_probes", profile).with_suffix(".json"))
+
+
+def _probe_key(model: DRNet, data_source: str, probe_frames: int | None) -> dict:
+    return {"sha256": weights_sha256(model), "data_source": data_source, "probe_frames": probe_frames}
+
+
 @dataclass
 class AblationResult:
     """The trained models by β, and the Table 1 rows: ``{"beta", "content", "pose", "chance"}`` per model."""
@@ -93,20 +102,31 @@ def norb_ablation(
     probe_frames: int | None = 12_000,
     progress: bool = False,
     overrides: dict | None = None,
+    store_probes: bool = False,
 ) -> AblationResult:
     """Train (or load) one DRNET per β on ``train_set`` and probe each on ``test_set``'s held-out objects.
 
     Any :class:`~data_utils.turntable.TurntableDataset` works; models are cached under the profile's weights
     folder by β and data source, so a second call loads them. ``overrides`` change other settings of every
-    model (e.g. ``{"train.reduction": "mean"}``), and are part of the checkpoint names.
+    model (e.g. ``{"train.reduction": "sum"}``), and are part of the checkpoint names.
+
+    Probing encodes some 27,000 frames per model. A probe row stored for the very same weights (sha256), data and
+    probe size is read instead (:class:`~drnet_experiments.stored_results.ResultStore`); ``store_probes=True``
+    (the CLI) writes the rows it computes.
     """
     profile = profile or current_profile()
     source = getattr(train_set, "source", "array")
     models, table, probes = {}, [], {}
     for beta in betas:
         exp = norb_experiment(train_set, beta, profile, overrides)
-        model = load_or_train_model(model_name(beta, overrides), exp, train_set, source, progress=progress)
-        scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
+        name = model_name(beta, overrides)
+        model = load_or_train_model(name, exp, train_set, source, progress=progress)
+        store, key = _probe_store(profile), _probe_key(model, source, probe_frames)
+        scores = store.get(name, key)
+        if scores is None:
+            scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
+            if store_probes:
+                store.put(name, key, {k: float(v) for k, v in scores.items()})
         models[beta], probes[beta] = model, scores
         table.append({"beta": beta, "content": scores["content"], "pose": scores["pose"], "chance": scores["chance"]})
     return AblationResult(models, table, source, profile, probes)
@@ -214,15 +234,15 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
 def norb_control_rows(
     train_set: TurntableDataset,
     test_set: TurntableDataset,
-    variants: tuple[tuple[float, dict], ...] = ((0.0, {"train.reduction": "mean"}),),
+    variants: tuple[tuple[float, dict], ...] = ((0.0, {"train.reduction": "sum"}),),
     profile: str | None = None,
     probe_frames: int | None = 12_000,
     progress: bool = False,
 ) -> list[dict]:
     """Table 1 rows of extra NORB runs whose weights are not committed: controls for the chapter's investigation.
 
-    Each variant is ``(β, overrides)``; the default is β = 0 with the public code's mean reduction, the control
-    that tells the adversary's effect from the reduction's when β = 0.1 is trained with the mean. Each row
+    Each variant is ``(β, overrides)``; the default is β = 0 with summed squared errors (the paper's notation),
+    the control for a β = 0.1 run with summed errors. Each row
     (``beta``, ``content``, ``pose``, ``chance``, plus the name, steps, wall time and hardware) is kept in
     ``norb_controls_<profile>.json`` next to the profile's weights and reused while the experiment's settings and
     the data source are unchanged; the weights stay under ``runs/`` (the committed checkpoints must stay small).

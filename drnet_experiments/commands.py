@@ -21,9 +21,9 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     ab.add_argument("--threads", type=int, default=None)
     ab.add_argument("--progress", action="store_true")
     ab.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.0])
-    ab.add_argument("--controls", action="store_true", help="instead: the control runs (β = 0 with mean errors), kept as numbers only")
+    ab.add_argument("--controls", action="store_true", help="instead: the control runs (β = 0 with summed errors), kept as numbers only")
     ab.add_argument(
-        "--set", type=parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=mean"
+        "--set", type=parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=sum"
     )
     lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
     lstm.add_argument("dataset", choices=["mnist"])
@@ -141,7 +141,9 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
         for row in norb_control_rows(train_set, test_set, profile=profile, progress=args.progress):
             print(f"  {row['name']}: h_c {row['content']:.3f}  h_p {row['pose']:.3f}  (chance {row['chance']:.3f}; {row['steps']} steps, {row['hardware']})")
         return 0
-    result = norb_ablation(train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None)
+    result = norb_ablation(
+        train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None, store_probes=True
+    )
     print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
     for row in result.table:
         paper = PAPER_TABLE_1.get(row["beta"], {"content": float("nan"), "pose": float("nan")})
@@ -198,9 +200,9 @@ def cmd_kth(args: argparse.Namespace) -> int:
     clips = kx.test_clips(test_set, n_obs + 20)[0]
     counts = kx.available_subject_counts(train_set)
     print(f"action accuracy on the test persons from sequences of {kx.SEQUENCE_LENGTH} codes (Fig. 8), by training subjects {counts}:")
+    few_shot = kx.few_shot_scores(models, train_set, test_set, counts, profile, store=True)
     for name, label in (("kth", "DRNET pose"), ("kth_ae", "AE features")):
-        scores = kx.few_shot_action_accuracy(models[name], train_set, test_set, counts)
-        print(f"  {label:12s} " + "  ".join(f"{n}: {scores[n]:.3f}" for n in counts), flush=True)
+        print(f"  {label:12s} " + "  ".join(f"{n}: {few_shot[name][n]:.3f}" for n in counts), flush=True)
     print(f"generated frames on {len(clips)} held-out clips, after {n_obs} observed (in brackets: repeating the last frame):")
     for name, label in (("kth", "DRNET"), ("kth_ae", "AE-LSTM")):
         q = kx.prediction_quality(predictors[name], clips, n_obs)
@@ -214,7 +216,6 @@ def cmd_inception_score(args: argparse.Namespace) -> int:
     from drnet_core.config import current_profile
     from drnet_experiments import generation_score as gs
     from drnet_experiments import kth_experiment as kx
-    from drnet_experiments.action_classifier import action_probabilities
 
     profile = args.profile or current_profile()
     print(run_banner(profile, torch.device("cpu")), flush=True)
@@ -223,24 +224,19 @@ def cmd_inception_score(args: argparse.Namespace) -> int:
     print(f"action classifier: held-out accuracy {classifier.checkpoint_info['test_accuracy']:.3f} ({train_set.source})")
     predictors = kx.kth_predictors(kx.kth_models(train_set, profile), train_set, profile)
     n_obs = predictors["kth"].config.n_observed
-    offsets = (0, 20, 50, 100)
+    offsets = tuple(range(0, 101, 10))  # the chapter's offsets, so that it reads the curves stored here
     length = min(v.frames for v in test_set.videos)
     real_offsets = tuple(o for o in offsets if n_obs + o + gs.WINDOW <= length)
     clips = kx.test_clips(test_set, n_obs + max(real_offsets) + gs.WINDOW)[0]
-    observed = clips[:, :n_obs]
-    repeated = action_probabilities(classifier, observed[:, -1:].expand(-1, gs.WINDOW, -1, -1, -1))[:, None]
-    rows = {
-        "real clips": (real_offsets, gs.clip_probabilities(classifier, clips[:, n_obs:], real_offsets)),
-        "DRNET": (offsets, gs.rollout_probabilities(classifier, predictors["kth"], observed, offsets)),
-        "AE-LSTM": (offsets, gs.rollout_probabilities(classifier, predictors["kth_ae"], observed, offsets)),
-        "repeat last frame": (offsets, repeated.expand(-1, len(offsets), -1)),
-    }
+    named = {"DRNET": predictors["kth"], "AE-LSTM": predictors["kth_ae"]}
+    curves = gs.score_curves(classifier, named, clips, n_obs, offsets, real_offsets, train_set.source, profile, store=True)
+    shown = (0, 20, 50, 100)
     print(f"Inception score of 10-frame windows by offset from the last conditioning frame ({len(clips)} held-out clips):")
-    print(f"  {'':18s}" + "".join(f"{o:>20d}" for o in offsets))
-    for name, (at, probs) in rows.items():
-        curve = gs.score_curve(probs)
+    print(f"  {'':22s}" + "".join(f"{o:>20d}" for o in shown))
+    for name, curve in curves.items():
+        at = real_offsets if name == "real clips" else offsets
         cells = {o: f"{curve['score'][i]:.2f} [{curve['low'][i]:.2f}, {curve['high'][i]:.2f}]" for i, o in enumerate(at)}
-        print(f"  {name:18s}" + "".join(f"{cells.get(o, '–'):>20s}" for o in offsets), flush=True)
+        print(f"  {name:22s}" + "".join(f"{cells.get(o, '–'):>20s}" for o in shown), flush=True)
     return 0
 
 

@@ -312,6 +312,31 @@ def summarise(rows: list[dict]) -> list[dict]:
     return lines
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """One figure at two points of the study: the difference of the seed means against their spread."""
+
+    difference: float  # mean at ``with_point`` minus mean at ``without_point``
+    spread: float  # the sum of the two points' standard deviations over seeds
+    clear: bool  # |difference| > spread, and the higher mean stands above chance by more than the spread
+
+
+def compare_points(summary: list[dict], figure: str, with_point: str, without_point: str, chance: float, dataset: str = "norb") -> Comparison | None:
+    """Whether ``figure`` clearly differs between two points of :func:`summarise`'s lines (None: < 2 seeds each).
+
+    A difference counts only when it is larger than the seeds' spread and the higher of the two figures stands
+    above ``chance`` by more than that spread: a change between two runs at chance is noise.
+    """
+    by_point = {line["point"]: line for line in summary if line["dataset"] == dataset}
+    a, b = by_point.get(with_point), by_point.get(without_point)
+    if not a or not b or figure not in a or figure not in b or min(a["seeds"], b["seeds"]) < 2:
+        return None
+    difference = a[figure]["mean"] - b[figure]["mean"]
+    spread = a[figure]["std"] + b[figure]["std"]
+    higher = max(a[figure]["mean"], b[figure]["mean"])
+    return Comparison(difference, spread, abs(difference) > spread and higher - spread > chance)
+
+
 def format_row(row: dict) -> str:
     figures = FIGURES[row["dataset"]]
     return f"{row['dataset']}/{row['point']}/seed{row['seed']}: " + "  ".join(f"{f} {row[f]:.3f}" for f in figures if f in row)

@@ -15,7 +15,16 @@ from drnet_core.checkpoint import load_checkpoint, read_sidecar, sha256_of
 from drnet_experiments.paths import REPO_CHECKPOINTS
 
 BUDGET_BYTES = 40 * 10**6
-THE_BOOKS_WEIGHTS = ("mnist_cpu.pt", "mnist_lstm_cpu.pt", "norb_beta0.1_cpu.pt", "norb_beta0_cpu.pt", "kth_cpu.pt", "kth_ae_cpu.pt")
+THE_BOOKS_WEIGHTS = (
+    "mnist_cpu.pt",
+    "mnist_lstm_cpu.pt",
+    "norb_beta0.1_cpu.pt",
+    "norb_beta0_cpu.pt",
+    "norb_beta0.1_reduction-sum_cpu.pt",
+    "norb_beta0_reduction-sum_cpu.pt",
+    "kth_cpu.pt",
+    "kth_ae_cpu.pt",
+)
 
 
 def committed_files() -> list:
@@ -66,3 +75,16 @@ def test_committed_mnist_weights_are_the_cpu_profiles_model():
     committed_train = comparable_config(committed)["train"]  # older sidecars name the learning-rate drops differently
     for key in ("steps", "batch_size", "max_offset", "beta", "lr", "lr_milestones", "widen_from_nf", "widen_at"):
         assert committed_train[key] == profile["train"][key], key
+
+
+@pytest.mark.parametrize(
+    ("stem", "beta", "reduction"),
+    [("norb_beta0.1", 0.1, None), ("norb_beta0", 0.0, None), ("norb_beta0.1_reduction-sum", 0.1, "sum"), ("norb_beta0_reduction-sum", 0.0, "sum")],
+)
+def test_committed_norb_weights_carry_the_weighting_their_name_says(stem, beta, reduction):
+    """The unsuffixed NORB models follow the profile's default weighting; a ``_reduction-sum`` one was summed."""
+    from drnet_core.config import experiment
+
+    train = read_sidecar(REPO_CHECKPOINTS / f"{stem}_cpu.json")["config"]["train"]
+    assert train["beta"] == beta
+    assert train["reduction"] == (reduction or experiment("norb", "cpu").train.reduction)

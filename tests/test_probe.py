@@ -108,6 +108,35 @@ def test_ablation_trains_both_models_then_loads_them(tmp_path, monkeypatch, caps
     assert "does not match" in capsys.readouterr().out
 
 
+def test_ablation_reads_a_stored_probe_only_for_the_same_weights_data_and_probe_size(tmp_path, monkeypatch):
+    from drnet_experiments import ablations as experiments
+    from drnet_experiments import pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    monkeypatch.setattr(experiments, "experiment", lambda name, profile, **o: experiment(name, profile, **{**o, "train.steps": 3, "train.batch_size": 4}))
+    probed = []
+
+    def probe(model, train_set, test_set, max_frames):  # a known figure per call, so a stored one can be told apart
+        probed.append(max_frames)
+        return {"content": 0.5, "pose": len(probed) / 10, "chance": 1 / 3}
+
+    monkeypatch.setattr(experiments, "content_pose_accuracy", probe)
+    train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
+    experiments.norb_ablation(train, test, profile="ci", betas=(0.1,), probe_frames=200)
+    assert not (tmp_path / "ci" / "norb_probes_ci.json").exists(), "only the CLI writes probe rows"
+    stored = experiments.norb_ablation(train, test, profile="ci", betas=(0.1,), probe_frames=200, store_probes=True)
+    assert stored.table[0]["pose"] == 0.2 and len(probed) == 2
+    again = experiments.norb_ablation(train, test, profile="ci", betas=(0.1,), probe_frames=200)
+    assert again.table[0]["pose"] == 0.2 and len(probed) == 2, "the stored row is read, not recomputed"
+    experiments.norb_ablation(train, test, profile="ci", betas=(0.1,), probe_frames=100)
+    assert len(probed) == 3, "another probe size is measured afresh"
+    record = json.loads((tmp_path / "ci" / "norb_probes_ci.json").read_text())
+    record["norb_beta0.1"]["key"]["sha256"] = "0" * 64  # rows of other weights are not read
+    (tmp_path / "ci" / "norb_probes_ci.json").write_text(json.dumps(record))
+    experiments.norb_ablation(train, test, profile="ci", betas=(0.1,), probe_frames=200)
+    assert len(probed) == 4
+
+
 def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, monkeypatch, capsys):
     from drnet_core.train import Trainer
     from drnet_experiments import ablations as experiments
@@ -124,18 +153,18 @@ def test_control_rows_are_stored_without_committed_weights_and_reused(tmp_path, 
     monkeypatch.setattr(experiments, "content_pose_accuracy", probe)
     train, test = _toy_turntable(3, 0), _toy_turntable(2, 1)
     first = experiments.norb_control_rows(train, test, profile="ci", probe_frames=200)
-    assert "training the control run norb_beta0_reduction-mean" in capsys.readouterr().out
+    assert "training the control run norb_beta0_reduction-sum" in capsys.readouterr().out
     assert [row["beta"] for row in first] == [0.0] and first[0]["steps"] == 3
     assert (first[0]["content"], first[0]["pose"], first[0]["chance"]) == (0.25, 0.75, 1 / 3), "each probe's figure in its own column"
     # what was probed is the trained model, whose weights stay under runs/
     ((state, frames),) = probed
-    trained = DRNet.load(tmp_path / "norb_controls_ci" / "norb_beta0_reduction-mean" / "model.pt").state_dict()
+    trained = DRNet.load(tmp_path / "norb_controls_ci" / "norb_beta0_reduction-sum" / "model.pt").state_dict()
     assert frames == 200 and state.keys() == trained.keys()
     assert all(torch.equal(state[k], trained[k]) for k in trained)
-    fresh = Trainer(experiments.norb_experiment(train, 0.0, "ci", {"train.reduction": "mean"}), train, progress=False).model.state_dict()
+    fresh = Trainer(experiments.norb_experiment(train, 0.0, "ci", {"train.reduction": "sum"}), train, progress=False).model.state_dict()
     assert any(not torch.equal(fresh[k], v) for k, v in state.items() if v.is_floating_point()), "the probed model was trained"
     assert (tmp_path / "ci" / "norb_controls_ci.json").is_file()
-    assert not (tmp_path / "ci" / "norb_beta0_reduction-mean_ci.pt").exists()  # only the numbers are kept
+    assert not (tmp_path / "ci" / "norb_beta0_reduction-sum_ci.pt").exists()  # only the numbers are kept
     assert experiments.norb_control_rows(train, test, profile="ci", probe_frames=200) == first
     assert "training" not in capsys.readouterr().out
     stored_path = tmp_path / "ci" / "norb_controls_ci.json"
@@ -154,7 +183,7 @@ def test_model_names_carry_beta_and_overrides():
     from drnet_experiments.ablations import model_name
 
     assert model_name(0.1) == "norb_beta0.1" and model_name(0.0) == "norb_beta0"
-    assert model_name(0.1, {"train.reduction": "mean"}) == "norb_beta0.1_reduction-mean"
+    assert model_name(0.1, {"train.reduction": "sum"}) == "norb_beta0.1_reduction-sum"
 
 
 def test_kth_model_shapes_skips_and_one_training_step():
