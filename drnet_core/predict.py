@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +218,37 @@ def encode_pool(predictor: Predictor, source: object, n_clips: int, seed: int = 
     return torch.cat(poses), torch.cat(contents)
 
 
+def free_running_validation(lstm: PoseLSTM, pool: tuple[torch.Tensor, torch.Tensor], n_observed: int, chunk: int = 500) -> float:
+    """:func:`free_running_loss` on a held-out pool of encoded clips (no gradient): the number to watch for overfitting."""
+    poses, content = pool
+    with torch.no_grad():
+        total = sum(free_running_loss(lstm, poses[i : i + chunk], content[i : i + chunk], n_observed).item() * len(poses[i : i + chunk])
+                    for i in range(0, len(poses), chunk))
+    return total / len(poses)
+
+
+# the settings a resumed LSTM run must share with the run it continues (its length and milestones may change)
+_RESUME_KEYS = ("batch_size", "lr", "seed", "log_every", "pool_clips", "free_running", "val_clips")
+
+
+def _save_training_state(path: Path, predictor: Predictor, opt: torch.optim.Optimizer, settings: dict, step: int, history: list) -> None:
+    config = {"predictor": dataclasses.asdict(predictor.config), "training": settings}
+    save_checkpoint(path, {"lstm": predictor.lstm.state_dict(), "opt": opt.state_dict()}, config, {"step": step, "history": history})
+
+
+def _resume_training_state(path: Path, predictor: Predictor, opt: torch.optim.Optimizer, settings: dict) -> tuple[int, list]:
+    """Load an interrupted run's LSTM and Adam state from ``path``; refuses one trained with other settings."""
+    found = read_sidecar(path)["config"]
+    expected = {"predictor": dataclasses.asdict(predictor.config), "training": settings}
+    if found != expected:
+        raise CheckpointError(f"cannot resume the LSTM run at {path}: it was trained with other settings ({found} against {expected}); "
+                              "delete it to start afresh")
+    state, sidecar = load_checkpoint(path)
+    predictor.lstm.load_state_dict(state["lstm"])
+    opt.load_state_dict(state["opt"])
+    return int(sidecar["step"]), list(sidecar["history"])
+
+
 def train_predictor(
     predictor: Predictor,
     source: object,
@@ -229,6 +261,12 @@ def train_predictor(
     free_running: bool = False,
     lr_milestones: tuple[int, ...] = (),
     on_log: Callable[[dict], None] | None = None,
+    val_source: object | None = None,
+    val_clips: int = 0,
+    state_path: str | Path | None = None,
+    checkpoint_every: int = 500,
+    time_limit_s: float | None = None,
+    run_key: dict | None = None,
 ) -> list[dict]:
     """Train the LSTM (Adam, lr 0.002: "all our models", section 4.1) on clips of n_observed + n_predicted frames.
 
@@ -236,14 +274,29 @@ def train_predictor(
     once and batches are drawn from the pool (much faster on a CPU); otherwise every batch is freshly drawn.
     ``free_running`` trains on the LSTM's own predictions after the observed frames (:func:`free_running_loss`)
     instead of teacher forcing; ``lr_milestones`` divide the learning rate by 4 at each of those steps; ``on_log``
-    receives each logged record as it is made.
+    receives each logged record as it is made. With ``val_source`` and ``val_clips``, every record also holds
+    ``val_loss``, the free-running loss on that many held-out clips.
+
+    With ``state_path``, the LSTM and Adam's state are written there (atomically) every ``checkpoint_every`` steps,
+    and a run stopped by ``time_limit_s`` (or killed) continues from there, step for step as if never stopped;
+    ``run_key`` (for instance the DRNet's sha256) must match too. Returns the log; a run stopped by the time limit
+    returns a log whose last step is below ``steps``.
     """
     cfg = predictor.config
     opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
+    settings = {"batch_size": batch_size, "lr": lr, "seed": seed, "log_every": log_every, "pool_clips": pool_clips or 0,
+                "free_running": free_running, "val_clips": val_clips if val_source is not None else 0, "run": run_key or {}}
+    if state_path is not None and checkpoint_every % log_every:
+        raise ValueError(f"checkpoint_every ({checkpoint_every}) must be a multiple of log_every ({log_every}), so a resumed log is exact")
+    history: list[dict] = []
+    done = 0
+    if state_path is not None and Path(state_path).with_suffix(".json").is_file():
+        done, history = _resume_training_state(Path(state_path), predictor, opt, settings)
     pool = encode_pool(predictor, source, pool_clips, seed) if pool_clips else None
+    val_pool = encode_pool(predictor, val_source, val_clips, seed + 1) if val_source is not None and val_clips else None
     predictor.train()
-    history, running = [], 0.0
-    for step in range(1, steps + 1):
+    running, started, spent = 0.0, time.perf_counter(), history[-1]["time_s"] if history else 0.0
+    for step in range(done + 1, steps + 1):
         for group in opt.param_groups:
             group["lr"] = lr * 0.25 ** sum(step > at for at in lr_milestones)
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
@@ -269,9 +322,17 @@ def train_predictor(
         running += loss.item()
         if step % log_every == 0 or step == steps:
             n = log_every if step % log_every == 0 else step % log_every
-            history.append({"step": step, "loss": running / n})
+            record = {"step": step, "loss": running / n, "time_s": round(spent + time.perf_counter() - started, 1)}
+            if val_pool is not None:
+                record["val_loss"] = free_running_validation(predictor.lstm, val_pool, cfg.n_observed)
+            history.append(record)
             if on_log is not None:
-                on_log(history[-1])
+                on_log(record)
             running = 0.0
+            out_of_time = time_limit_s is not None and time.perf_counter() - started >= time_limit_s
+            if state_path is not None and (step % checkpoint_every == 0 or out_of_time) and step < steps:
+                _save_training_state(Path(state_path), predictor, opt, settings, step, history)
+            if out_of_time:
+                break
     predictor.eval()
     return history

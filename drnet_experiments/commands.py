@@ -29,6 +29,10 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     lstm.add_argument("dataset", choices=["mnist"])
     lstm.add_argument("--profile", choices=PROFILES, default=None)
     lstm.add_argument("--threads", type=int, default=None)
+    lstm.add_argument("--rollout-clips", type=int, default=200, help="held-out clips for the position error (half as many for digit accuracy)")
+    lstm.add_argument(
+        "--time-limit", type=float, default=None, metavar="MIN", help="stop after about this many minutes, its state kept under runs/; the same command resumes"
+    )
     mab = sub.add_parser("mnist-ablation", help="train (or load the results of) the β × |h_p| ablation runs on Moving MNIST")
     mab.add_argument("--profile", choices=PROFILES, default=None)
     mab.add_argument("--threads", type=int, default=None)
@@ -116,15 +120,24 @@ def _print_rollouts(args: argparse.Namespace, model: torch.nn.Module) -> None:
 
 
 def cmd_train_lstm(args: argparse.Namespace) -> int:
-    from drnet_core.config import current_profile
+    from drnet_core.config import current_profile, lstm_settings
+    from drnet_experiments.mnist_rollouts import format_errors, rollout_clips, rollout_position_error
     from drnet_experiments.mnist_swaps import rollout_digit_accuracy
-    from drnet_experiments.pretrained import load_or_train_drnet, load_or_train_predictor
+    from drnet_experiments.pretrained import load_or_train_drnet, load_or_train_predictor, train_and_save_predictor, weights_path, why_predictor_is_stale
 
     profile = args.profile or current_profile()
     print(run_banner(profile, torch.device("cpu")), flush=True)
-    predictor = load_or_train_predictor(load_or_train_drnet(profile), profile)
-    for horizon, accuracy in rollout_digit_accuracy(predictor).items():
+    drnet = load_or_train_drnet(profile)
+    stale = why_predictor_is_stale(weights_path("mnist_lstm", profile), drnet, lstm_settings(profile, "mnist"))
+    time_limit_s = None if args.time_limit is None else 60 * args.time_limit
+    if stale is not None and train_and_save_predictor(drnet, profile, time_limit_s=time_limit_s) is None:
+        return 0
+    predictor = load_or_train_predictor(drnet, profile)
+    for horizon, accuracy in rollout_digit_accuracy(predictor, n_clips=args.rollout_clips // 2).items():
         print(f"digit accuracy {horizon:4d} steps after the last observed frame: {accuracy:.3f}")
+    clips = rollout_clips(args.rollout_clips, predictor.config.n_observed)
+    print(f"rollout position error on {args.rollout_clips} held-out clips:")
+    print(format_errors(rollout_position_error(predictor, clips)))
     return 0
 
 

@@ -11,14 +11,13 @@ import dataclasses
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import torch
 
 from data_utils import MovingMNIST
 from drnet_core.checkpoint import config_differences, read_sidecar, save_checkpoint
-from drnet_core.config import Experiment, comparable_config, current_profile, experiment, lstm_settings
+from drnet_core.config import Experiment, LSTMSettings, comparable_config, current_profile, experiment, lstm_settings, upgrade_train_settings
 from drnet_core.model import DRNet
 from drnet_core.predict import Predictor, PredictorConfig, train_predictor
 from drnet_core.runtime import describe_hardware
@@ -159,6 +158,91 @@ def model_log(name: str, profile: str | None = None) -> list[dict]:
     return read_metrics(log) if log.is_file() else []
 
 
+def lstm_settings_differences(sidecar: dict, settings: LSTMSettings) -> list[str]:
+    """How a pose LSTM's sidecar differs from ``settings`` in what changes its weights ([] when it matches).
+
+    ``val_clips`` only measures, so it may differ. Sidecars written before the settings were recorded are compared on
+    their size and step count.
+    """
+    wanted = {k: v for k, v in dataclasses.asdict(settings).items() if k != "val_clips"}
+    if "settings" in sidecar:
+        found = {k: v for k, v in upgrade_train_settings(sidecar["settings"]).items() if k != "val_clips"}
+        found = {**{k: v for k, v in dataclasses.asdict(LSTMSettings()).items() if k != "val_clips"}, **found}
+    else:
+        size = sidecar.get("config", {}).get("predictor", {})
+        found = {**wanted, **{k: size[k] for k in ("hidden", "layers", "n_observed", "n_predicted") if k in size}, "steps": sidecar.get("steps")}
+    return config_differences(wanted, found)
+
+
+def why_predictor_is_stale(path: Path, drnet: DRNet, settings: LSTMSettings) -> str | None:
+    """Why the LSTM checkpoint at ``path`` cannot serve ``drnet`` under ``settings`` (None when it can).
+
+    Reads only the sidecar: loading an LSTM whose referenced DRNet has changed is an error.
+    """
+    if not path.with_suffix(".json").is_file():
+        return "is missing"
+    sidecar = read_sidecar(path.with_suffix(".json"))
+    if sidecar.get("drnet_sha256") != drnet.checkpoint_info.get("sha256"):
+        return "was trained on other DRNet weights"
+    diffs = lstm_settings_differences(sidecar, settings)
+    return "was trained with other settings:\n  " + "\n  ".join(diffs) + "\n" if diffs else None
+
+
+def lstm_run_dir(name: str, profile: str) -> Path:
+    """Where an LSTM run keeps its resumable state while it trains (under runs/, never committed)."""
+    return RUNS / f"{name}_lstm_{profile}"
+
+
+def train_and_save_predictor(
+    drnet: DRNet, profile: str, name: str = "mnist", source: object | None = None, dataset: str = "mnist", time_limit_s: float | None = None
+) -> Path | None:
+    """Train the pose LSTM ``<name>_lstm`` of ``profile`` on ``drnet`` (resuming a stopped run) and save it; returns its path.
+
+    Returns None when ``time_limit_s`` stops the run first: its state stays under :func:`lstm_run_dir`, and the same
+    call continues it.
+    """
+    path = weights_path(f"{name}_lstm", profile)
+    settings = lstm_settings(profile, dataset)
+    drnet_sha = drnet.checkpoint_info.get("sha256")
+    predictor = Predictor(drnet, PredictorConfig(settings.hidden, settings.layers, settings.n_observed, settings.n_predicted))
+    print(f"training the pose LSTM of {name} ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")
+    length = settings.n_observed + settings.n_predicted
+    if source is None:
+        source = MovingMNIST("train", seq_len=length)
+    val_source = MovingMNIST("test", seq_len=length) if settings.val_clips and dataset == "mnist" else None
+
+    def report(record: dict) -> None:
+        if record["step"] % 1000 == 0:
+            val = f", held-out {record['val_loss']:.4f}" if "val_loss" in record else ""
+            print(f"  LSTM step {record['step']}: loss {record['loss']:.4f}{val} ({record['time_s']:.0f} s)", flush=True)
+
+    run_dir = lstm_run_dir(name, profile)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    history = train_predictor(
+        predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None,
+        free_running=settings.free_running, lr_milestones=settings.lr_milestones, on_log=report,
+        val_source=val_source, val_clips=settings.val_clips, state_path=run_dir / "lstm_state", time_limit_s=time_limit_s,
+        run_key={"drnet_sha256": drnet_sha},
+    )
+    if history[-1]["step"] < settings.steps:
+        print(f"stopped at LSTM step {history[-1]['step']} of {settings.steps} (time limit); the same command continues it")
+        return None
+    metadata = {
+        "steps": settings.steps,
+        "settings": dataclasses.asdict(settings),
+        "drnet_sha256": drnet_sha,
+        "final_loss": history[-1]["loss"],
+        "profile": profile,
+        "wall_time_s": history[-1]["time_s"],
+        "hardware": str(describe_hardware(torch.device("cpu"))),
+        "history": history,
+    }
+    drnet_path = weights_path(name, profile)
+    predictor.save(path, metadata, half=profile != "ci", drnet_checkpoint=drnet_path if drnet_path.with_suffix(".json").is_file() else None)
+    shutil.rmtree(run_dir, ignore_errors=True)  # the run is finished: its resumable state is no longer needed
+    return path
+
+
 def load_or_train_predictor(
     drnet: DRNet,
     profile: str | None = None,
@@ -167,7 +251,8 @@ def load_or_train_predictor(
     source: object | None = None,
     dataset: str = "mnist",
 ) -> Predictor:
-    """The pose LSTM ``<name>_lstm`` of ``profile`` for ``drnet``: loaded if its checkpoint holds these DRNet weights, else trained.
+    """The pose LSTM ``<name>_lstm`` of ``profile`` for ``drnet``: loaded if its checkpoint holds these DRNet weights
+    and the profile's settings, else trained (:func:`train_and_save_predictor`).
 
     ``name`` is the DRNet's checkpoint stem ("mnist", "kth", "kth_ae"); ``source`` gives the training clips
     (default: Moving MNIST); ``dataset`` picks the LSTM settings (:func:`~drnet_core.config.lstm_settings`).
@@ -175,46 +260,16 @@ def load_or_train_predictor(
     profile = profile or current_profile()
     path = weights_path(f"{name}_lstm", profile)
     settings = lstm_settings(profile, dataset)
-    drnet_sha = drnet.checkpoint_info.get("sha256")
+    why = why_predictor_is_stale(path, drnet, settings)
+    if why is None:
+        predictor = Predictor.load(path)
+        print(f"loaded {_shown(path)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
+        return predictor
+    require_training_allowed(path, profile, command_for(f"{name}_lstm", profile), why)
     if path.with_suffix(".json").is_file():
-        # read the sidecar first: loading an LSTM whose referenced DRNet has changed is an error
-        if read_sidecar(path.with_suffix(".json")).get("drnet_sha256") == drnet_sha:
-            predictor = Predictor.load(path)
-            print(f"loaded {_shown(path)}: LSTM trained for {predictor.checkpoint_info.get('steps')} steps")
-            return predictor
-        require_training_allowed(path, profile, command_for(f"{name}_lstm", profile), "was trained on other DRNet weights")
-        print(f"{path.name} was trained on other DRNet weights; retraining it")
-    else:
-        require_training_allowed(path, profile, command_for(f"{name}_lstm", profile))
-    config = PredictorConfig(settings.hidden, settings.layers, settings.n_observed, settings.n_predicted)
-    predictor = Predictor(drnet, config)
-    print(f"training the pose LSTM of {name} ({settings.layers}×{settings.hidden}) for {settings.steps} steps, batch {settings.batch_size}")
-    if source is None:
-        source = MovingMNIST("train", seq_len=settings.n_observed + settings.n_predicted)
-    start = time.perf_counter()
-    def report(record: dict) -> None:
-        if record["step"] % 1000 == 0:
-            print(f"  LSTM step {record['step']}: loss {record['loss']:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
-
-    history = train_predictor(
-        predictor, source, settings.steps, settings.batch_size, settings.lr, pool_clips=settings.pool_clips or None,
-        free_running=settings.free_running, lr_milestones=settings.lr_milestones, on_log=report,
-    )
-    metadata = {
-        "steps": settings.steps,
-        "settings": dataclasses.asdict(settings),
-        "drnet_sha256": drnet_sha,
-        "final_loss": history[-1]["loss"],
-        "profile": profile,
-        "wall_time_s": round(time.perf_counter() - start, 1),
-        "hardware": str(describe_hardware(torch.device("cpu"))),
-        "history": history,
-    }
-    drnet_path = weights_path(name, profile)
-    predictor.save(path, metadata, half=profile != "ci", drnet_checkpoint=drnet_path if drnet_path.with_suffix(".json").is_file() else None)
-    loaded = Predictor.load(path)
-    loaded.history = history
-    return loaded
+        print(f"{path.name} {why.strip()}; retraining it")
+    path = train_and_save_predictor(drnet, profile, name, source, dataset)
+    return Predictor.load(path)
 
 
 def training_log(profile: str | None = None) -> list[dict]:

@@ -74,3 +74,26 @@ def test_kth_and_inception_score_commands_print_the_closing_figures(capsys, monk
     assert main(["inception-score", "--profile", "ci"]) == 0
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "repeat the last frame" in out and "real clips" in out
+
+
+def test_train_lstm_stops_at_its_time_limit_and_the_same_command_resumes(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from drnet_core import config
+    from drnet_experiments import pretrained
+
+    monkeypatch.setattr(pretrained, "RUNS", tmp_path)
+    longer = dataclasses.replace(config.lstm_settings("ci"), steps=100)  # two log steps (every 50), so a limit can stop it between them
+    monkeypatch.setattr(pretrained, "lstm_settings", lambda profile=None, dataset="mnist": longer)
+    monkeypatch.setattr(config, "lstm_settings", lambda profile=None, dataset="mnist": longer)
+    assert main(["train-lstm", "mnist", "--profile", "ci", "--time-limit", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped at LSTM step 50 of 100" in out and "digit accuracy" not in out
+    assert not pretrained.weights_path("mnist_lstm", "ci").exists()
+    assert (pretrained.lstm_run_dir("mnist", "ci") / "lstm_state.json").is_file()
+    assert main(["train-lstm", "mnist", "--profile", "ci", "--rollout-clips", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "LSTM trained for 100 steps" in out and "digit accuracy" in out and "rollout position error" in out
+    history = json.loads(pretrained.weights_path("mnist_lstm", "ci").with_suffix(".json").read_text())["history"]
+    assert [r["step"] for r in history] == [50, 100], "the resumed run continued the stopped one's log"
+    assert not pretrained.lstm_run_dir("mnist", "ci").exists(), "a finished run leaves no state behind"

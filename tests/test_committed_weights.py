@@ -88,3 +88,13 @@ def test_committed_norb_weights_carry_the_weighting_their_name_says(stem, beta, 
     train = read_sidecar(REPO_CHECKPOINTS / f"{stem}_cpu.json")["config"]["train"]
     assert train["beta"] == beta
     assert train["reduction"] == (reduction or experiment("norb", "cpu").train.reduction)
+
+
+@pytest.mark.parametrize(("stem", "dataset"), [("mnist_lstm", "mnist"), ("kth_lstm", "kth"), ("kth_ae_lstm", "kth")])
+def test_committed_lstms_were_trained_with_the_cpu_profiles_settings(stem, dataset):
+    """A committed pose LSTM whose settings differ from the profile's would be retrained by the book (and refused)."""
+    from drnet_core.config import lstm_settings
+    from drnet_experiments.pretrained import lstm_settings_differences
+
+    sidecar = read_sidecar(REPO_CHECKPOINTS / f"{stem}_cpu.json")
+    assert lstm_settings_differences(sidecar, lstm_settings("cpu", dataset)) == []

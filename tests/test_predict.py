@@ -174,3 +174,64 @@ def test_a_rollout_holds_the_content_of_the_last_observed_frame():
     assert seen and drnet.decoded_content
     for content in seen + drnet.decoded_content:
         torch.testing.assert_close(content, torch.full_like(content, 3.0), rtol=0, atol=0)
+
+
+def _fresh_predictor() -> Predictor:
+    torch.manual_seed(0)
+    return Predictor(DRNet(ModelConfig(nf=4)), PredictorConfig(hidden=16, layers=2, n_observed=3, n_predicted=2))
+
+
+def test_a_stopped_lstm_run_resumes_step_for_step(tmp_path, train_digits):
+    kwargs = dict(steps=6, batch_size=3, log_every=2, pool_clips=6, free_running=True, lr_milestones=(4,), checkpoint_every=2)
+    whole = _fresh_predictor()
+    uninterrupted = train_predictor(whole, train_digits, **kwargs)
+
+    first = _fresh_predictor()
+    stopped = train_predictor(first, train_digits, state_path=tmp_path / "state", time_limit_s=0.0, **kwargs)
+    assert [r["step"] for r in stopped] == [2], "a zero time limit stops at the first log step"
+    second = _fresh_predictor()  # a new process: fresh weights, everything else from the state on disk
+    resumed = train_predictor(second, train_digits, state_path=tmp_path / "state", **kwargs)
+    assert [r["step"] for r in resumed] == [2, 4, 6]
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in uninterrupted], rel=1e-6)
+    for a, b in zip(whole.lstm.parameters(), second.lstm.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert any(not torch.allclose(a, b) for a, b in zip(_fresh_predictor().lstm.parameters(), second.lstm.parameters()))
+
+
+def test_a_resume_refuses_a_run_with_other_settings(tmp_path, train_digits):
+    from drnet_core.checkpoint import CheckpointError
+
+    train_predictor(_fresh_predictor(), train_digits, steps=4, batch_size=3, log_every=2, pool_clips=6, state_path=tmp_path / "s",
+                    time_limit_s=0.0, checkpoint_every=2)
+    with pytest.raises(CheckpointError, match="other settings"):
+        train_predictor(_fresh_predictor(), train_digits, steps=4, batch_size=5, log_every=2, pool_clips=6, state_path=tmp_path / "s",
+                        checkpoint_every=2)
+
+
+def test_the_held_out_loss_is_logged_and_measures_the_lstm(train_digits):
+    from drnet_core.predict import encode_pool, free_running_validation
+
+    predictor = _fresh_predictor()
+    history = train_predictor(predictor, train_digits, steps=2, batch_size=3, log_every=1, pool_clips=6, val_source=train_digits, val_clips=4)
+    assert all("val_loss" in r for r in history)
+    pool = encode_pool(predictor, train_digits, 4, seed=1)
+    assert history[-1]["val_loss"] == pytest.approx(free_running_validation(predictor.lstm, pool, 3), rel=1e-6)
+    with torch.no_grad():
+        predictor.lstm.out.bias.add_(5.0)
+    assert free_running_validation(predictor.lstm, pool, 3) != pytest.approx(history[-1]["val_loss"], rel=1e-3)
+
+
+def test_lstm_settings_differences_name_what_changed():
+    from drnet_core.config import LSTMSettings
+    from drnet_experiments.pretrained import lstm_settings_differences
+
+    settings = LSTMSettings(steps=100, lr_milestones=(50,), val_clips=10)
+    stored = {"settings": {**{k: v for k, v in vars(settings).items() if k != "val_clips"}, "lr_milestones": [50]}}
+    assert lstm_settings_differences(stored, settings) == [], "val_clips only measures, and a stored list is a tuple"
+    old = {"settings": {**stored["settings"], "lr_drop_at": [50]}}
+    del old["settings"]["lr_milestones"]
+    assert lstm_settings_differences(old, settings) == [], "the old milestone name still reads"
+    assert any("steps" in d for d in lstm_settings_differences({"settings": {**stored["settings"], "steps": 80}}, settings))
+    legacy = {"steps": 100, "config": {"predictor": {"hidden": 256, "layers": 2, "n_observed": 5, "n_predicted": 10}}}
+    assert lstm_settings_differences(legacy, settings) == []
+    assert lstm_settings_differences({**legacy, "steps": 99}, settings) != []
