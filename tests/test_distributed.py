@@ -103,12 +103,23 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     single = Trainer(_experiment(), MovingMNIST("train", seq_len=6), out_dir=tmp_path / "single", progress=False)
     single.negative_groups = 2  # the same negatives as two ranks rolling their own halves
     single.fit(STEPS)
-    ddp_state, _ = torch.load(tmp_path / "ddp" / "model.pt", weights_only=True), None
-    for name, value in single.model.state_dict().items():
-        assert torch.allclose(ddp_state[name].float(), value.float(), atol=2e-4, rtol=1e-3), name
-    # and the two runs really trained: the weights moved from the initialisation
+    ddp_state = torch.load(tmp_path / "ddp" / "model.pt", weights_only=True)
     fresh = Trainer(_experiment(), MovingMNIST("train", seq_len=6), progress=False).model.state_dict()
-    assert any(not torch.allclose(fresh[k].float(), v.float()) for k, v in single.model.state_dict().items() if v.is_floating_point())
+    # Adam moves a weight by about lr whatever its gradient's size, so where a gradient is near zero, float noise of
+    # another summation order (one process of 2 threads against two of 1, and other CPUs' kernels) flips the step:
+    # single weights may differ by a fraction of lr. What must agree is the training as a whole: the two runs'
+    # updates differ by a small fraction of the update itself. A rank that trained on its own half of the batch,
+    # or missed the other's gradient, differs by the order of the update.
+    moved = differ = 0.0
+    for name, value in single.model.state_dict().items():
+        if not value.is_floating_point():
+            assert torch.equal(ddp_state[name], value), name
+            continue
+        update, ddp_update = value.float() - fresh[name].float(), ddp_state[name].float() - fresh[name].float()
+        moved += update.pow(2).sum().item()
+        differ += (ddp_update - update).pow(2).sum().item()
+    assert moved > 0, "the runs trained: the weights moved from the initialisation"
+    assert differ**0.5 <= 0.05 * moved**0.5, f"the two-process update differs from one process's by {(differ / moved) ** 0.5:.3f} of its size"
 
 
 def test_ddp_run_resumes_in_one_process(tmp_path):
