@@ -344,6 +344,8 @@ def format_row(row: dict) -> str:
 
 def _mean_pm_std(figure: dict) -> str:
     style = ".2e" if 0 < abs(figure["mean"]) < 0.01 else ".3f"  # small errors keep their significant digits
+    if math.isnan(figure["std"]):  # one seed: no spread to show
+        return f"{figure['mean']:{style}} (1 seed)"
     return f"{figure['mean']:{style}} ± {figure['std']:{style}}"
 
 

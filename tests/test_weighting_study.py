@@ -83,6 +83,8 @@ def test_the_summary_gives_mean_and_spread_over_seeds():
     line = ws.summarise(rows)[0]
     assert line["seeds"] == 3 and line["pose_probe"]["mean"] == pytest.approx(0.7) and line["pose_probe"]["std"] == pytest.approx(0.2)
     assert "0.700 ± 0.200" in ws.format_summary([line])
+    single = ws.summarise(rows[:1])[0]
+    assert "0.500 (1 seed)" in ws.format_summary([single]) and "nan" not in ws.format_summary([single])
 
 
 def test_the_summary_fits_the_page_however_many_points():
