@@ -227,10 +227,6 @@ def free_running_validation(lstm: PoseLSTM, pool: tuple[torch.Tensor, torch.Tens
     return total / len(poses)
 
 
-# the settings a resumed LSTM run must share with the run it continues (its length and milestones may change)
-_RESUME_KEYS = ("batch_size", "lr", "seed", "log_every", "pool_clips", "free_running", "val_clips")
-
-
 def _save_training_state(path: Path, predictor: Predictor, opt: torch.optim.Optimizer, settings: dict, step: int, history: list) -> None:
     config = {"predictor": dataclasses.asdict(predictor.config), "training": settings}
     save_checkpoint(path, {"lstm": predictor.lstm.state_dict(), "opt": opt.state_dict()}, config, {"step": step, "history": history})
@@ -284,6 +280,7 @@ def train_predictor(
     """
     cfg = predictor.config
     opt = torch.optim.Adam(predictor.lstm.parameters(), lr=lr, betas=(0.9, 0.999))
+    # what a resumed run must share with the run it continues (its length and milestones may change)
     settings = {"batch_size": batch_size, "lr": lr, "seed": seed, "log_every": log_every, "pool_clips": pool_clips or 0,
                 "free_running": free_running, "val_clips": val_clips if val_source is not None else 0, "run": run_key or {}}
     if state_path is not None and checkpoint_every % log_every:
