@@ -51,6 +51,10 @@ class ClipSpecs:
         batch = torch.arange(len(self))[:, None]
         return ClipSpecs(self.digit_ids, self.positions[batch, times], self.depth)
 
+    def exchanged(self) -> ClipSpecs:
+        """The same clips with the digits' paths and depth ranks in reverse order (digit 0 moves as digit D-1 did)."""
+        return ClipSpecs(self.digit_ids, self.positions.flip(-2), self.depth.flip(-1))
+
     def with_positions_of(self, other: ClipSpecs) -> ClipSpecs:
         """These clips' digits moved along ``other``'s trajectories: the ground truth of a content/pose swap."""
         return ClipSpecs(self.digit_ids, other.positions, other.depth)

@@ -152,18 +152,19 @@ def ablation_experiment(beta: float, pose_dim: int, profile: str | None = None) 
     return experiment("mnist", profile, **budget, **quiet, **{"train.beta": beta, "model.pose_dim": pose_dim})
 
 
-def digit_leak(model: DRNet, n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> dict[str, float]:
+def digit_leak(model: DRNet, n_train: int = 4000, n_test: int = 1000, seed: int = 0, colour: bool = True) -> dict[str, float]:
     """How much each code knows about *which digit* is in the frame: probe accuracy for the first digit's label.
 
     A probe (appendix D's classifier) is trained on codes of training-digit frames and scored on test-digit frames.
     The content code should name the digit (high accuracy); a clean pose code should not (near 1/10): digit identity
-    in h_p is content leaking into the pose.
+    in h_p is content leaking into the pose. ``colour=False`` draws the frames grey, for models trained on grey
+    clips; there "the first digit" has no look of its own, so even h_c cannot fully name it.
     """
     from data_utils import MovingMNIST
     from drnet_experiments.probe import encode_all, train_probe
 
     def coded(split: str, count: int, offset: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        data = MovingMNIST(split, seq_len=1)
+        data = MovingMNIST(split, seq_len=1, colour=colour)
         specs = data.specs(count, seed + offset) if split == "train" else data.fixed_specs(count)
         content, pose = encode_all(model, data.render(specs)[:, 0])
         return content, pose, data.digit_labels(specs)[:, 0]

@@ -39,10 +39,19 @@ class SwapBatch:
     labels: torch.Tensor
     shown_ideal: torch.Tensor | None = None  # the ideal swaps without the strokes that the content frames hid
     content_clips: torch.Tensor | None = None  # (N, T, C, H, W): the whole content clips, with ``clip_content=True``
+    ideal_positions: torch.Tensor | None = None  # (N, D, 2): top-left corner of each digit's patch in the ideal swap
+    digit_size: int = 32  # the side S of each digit's patch
+    exchanged: torch.Tensor | None = None  # the ideal swaps with the two digits' places exchanged (wrong order)
 
 
 def swap_pairs(
-    count: int = 1000, seq_len: int = 20, seed: int = 0, same_clip: bool = False, clip_content: bool = False, split: str = "test"
+    count: int = 1000,
+    seq_len: int = 20,
+    seed: int = 0,
+    same_clip: bool = False,
+    clip_content: bool = False,
+    split: str = "test",
+    colour: bool = True,
 ) -> SwapBatch:
     """The fixed held-out swap set: content of test clip i, pose of test clip j = i + 1, random frames.
 
@@ -56,8 +65,11 @@ def swap_pairs(
 
     ``shown_ideal`` is the ideal swap minus every stroke of a digit that its content frame hid (behind the other
     digit): a perfect drawing of what that one frame shows. The classifier on it is the one-frame ceiling.
+
+    ``colour=False`` draws the same swaps in one grey channel (paper section 4.2's colour cue removed), for models
+    trained on grey clips; :func:`placement_metrics` scores both kinds alike.
     """
-    test = MovingMNIST(split, seq_len=seq_len)
+    test = MovingMNIST(split, seq_len=seq_len, colour=colour)
     specs = test.fixed_specs(count)
     gen = torch.Generator().manual_seed(seed)
     t_content = torch.randint(0, seq_len, (count, 1), generator=gen)
@@ -75,6 +87,9 @@ def swap_pairs(
         labels=test.digit_labels(content_specs),
         shown_ideal=torch.minimum(ideal, shown),
         content_clips=test.render(specs) if clip_content else None,
+        ideal_positions=ideal_specs.positions[:, 0],
+        digit_size=test.digit_size,
+        exchanged=test.render(ideal_specs.with_positions_of(pose_specs.exchanged()))[:, 0] if test.num_digits == 2 else None,
     )
 
 
@@ -152,6 +167,84 @@ def swap_metrics(
         "visible_swap_accuracy": readable_correct / max(readable_count, 1.0),
         "pose_error_px": torch.cat(errors).mean().item(),
         "pose_error_vs_pose_clip_px": torch.cat(errors_pose_clip).mean().item(),
+    }
+
+
+def _grey(frames: torch.Tensor) -> torch.Tensor:
+    """One channel: the brightest ink over the channels (how :class:`MovingMNIST` draws grey clips)."""
+    return frames.amax(dim=1, keepdim=True)
+
+
+def _windows(positions: torch.Tensor, image_size: int, digit_size: int) -> torch.Tensor:
+    """(N, D, 1, H, W) masks: 1 inside each digit's S×S patch at ``positions`` (N, D, 2), 0 elsewhere."""
+    grid = torch.arange(image_size)
+    rows = (grid >= positions[..., 0, None]) & (grid < positions[..., 0, None] + digit_size)  # (N, D, H)
+    cols = (grid >= positions[..., 1, None]) & (grid < positions[..., 1, None] + digit_size)  # (N, D, W)
+    return (rows[..., :, None] & cols[..., None, :]).float()[:, :, None]
+
+
+@torch.no_grad()
+def _read_windows(classifier: DigitClassifier, frames: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
+    """(N, D) the digit the classifier names in each window of the grey frames."""
+    grey = _grey(frames)[:, None]  # (N, 1, 1, H, W)
+    windowed = (grey * windows).reshape(-1, 1, *frames.shape[-2:])
+    return classifier(windowed).argmax(1).reshape(windows.shape[:2])
+
+
+@torch.no_grad()
+def placement_metrics(model: torch.nn.Module, pairs: SwapBatch, classifier: DigitClassifier | None = None, batch_size: int = 250) -> dict[str, float]:
+    """Does each content digit land at *its own* pose position? A measure that needs no colour (paper section 4.2).
+
+    The swapped frame is turned grey (the brightest channel) and cut into one window per digit: the S×S patch
+    where the ideal swap draws digit d (clip i's digit d at clip j's position of digit d). The digit classifier
+    reads each window alone.
+
+    * ``placement_accuracy``: the window of digit d names digit d's label. With colour, the channel tells the
+      decoder which position belongs to which digit; in grey, nothing in the pose frame says which of its two
+      digits is "digit 0", so a model can at best put the right pair of digits at the two places, in either order.
+    * ``any_order_accuracy``: the window names one of clip i's two labels (the digits are right, the order may
+      not be).
+    * ``placement_ceiling`` and ``any_order_ceiling``: the same on the ideal frames (a window can hold part of the
+      other digit where the two overlap). Chance is 10 % for the first, about 19 % for the second.
+    * ``order_accuracy``: the fraction of swaps nearer (squared error, in grey) to the ideal frame than to the ideal
+      frame with the two digits' places exchanged. Chance is 0.5: a decoder that cannot tell which position belongs
+      to which digit draws either order, or a blend of both.
+    """
+    if pairs.ideal_positions is None:
+        raise ValueError("these swap pairs carry no digit positions: make them with swap_pairs()")
+    classifier = classifier or load_digit_classifier()
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    size, digit = pairs.ideal.shape[-1], pairs.digit_size
+    hits = either = ceiling = either_ceiling = right_order = 0.0
+    try:
+        for start in range(0, len(pairs.labels), batch_size):
+            sl = slice(start, start + batch_size)
+            swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
+            windows, labels = _windows(pairs.ideal_positions[sl], size, digit), pairs.labels[sl]
+            for frames, is_model in ((swapped, True), (pairs.ideal[sl], False)):
+                named = _read_windows(classifier, frames, windows)
+                ordered = (named == labels).sum().item()
+                any_order = (named[:, :, None] == labels[:, None, :]).any(-1).sum().item()
+                if is_model:
+                    hits, either = hits + ordered, either + any_order
+                else:
+                    ceiling, either_ceiling = ceiling + ordered, either_ceiling + any_order
+            if pairs.exchanged is not None:
+                grey = _grey(swapped)
+                to_ideal = (grey - _grey(pairs.ideal[sl])).pow(2).flatten(1).sum(1)
+                to_exchanged = (grey - _grey(pairs.exchanged[sl])).pow(2).flatten(1).sum(1)
+                right_order += (to_ideal < to_exchanged).sum().item()
+    finally:
+        model.train(was_training)
+    total = pairs.labels.numel()
+    return {
+        "placement_accuracy": hits / total,
+        "any_order_accuracy": either / total,
+        "placement_ceiling": ceiling / total,
+        "any_order_ceiling": either_ceiling / total,
+        **({"order_accuracy": right_order / len(pairs.labels)} if pairs.exchanged is not None else {}),
     }
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from drnet_core.metrics import channel_centroids, psnr
-from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
+from drnet_experiments.mnist_swaps import placement_metrics, swap_metrics, swap_pairs
 
 
 def test_centroid_of_a_square():
@@ -169,3 +169,21 @@ def test_training_digit_swaps_show_training_digits():
     train, test = MovingMNIST("train", seq_len=10), MovingMNIST("test", seq_len=10)
     ids = train.fixed_specs(20).digit_ids
     assert torch.equal(train_pairs.labels, train.labels[ids]) and not torch.equal(train_pairs.labels, test.labels[test.fixed_specs(20).digit_ids])
+
+
+def test_placement_tells_the_right_order_from_the_exchanged_one_in_colour_and_in_grey():
+    for colour in (True, False):
+        pairs = swap_pairs(60, seq_len=10, colour=colour)
+        right = placement_metrics(_Oracle(pairs, cheat=True), pairs, batch_size=25)
+        assert right["order_accuracy"] == 1.0, "the ideal swap is nearer the ideal than the exchanged frame"
+        assert right["placement_accuracy"] == right["placement_ceiling"] > 0.4
+        assert right["any_order_accuracy"] == right["any_order_ceiling"] >= right["placement_ceiling"]
+        wrong = dataclasses.replace(pairs, ideal=pairs.exchanged, exchanged=pairs.ideal)  # the model draws the wrong order
+        flipped = placement_metrics(_Oracle(wrong, cheat=True), pairs, batch_size=25)
+        assert flipped["order_accuracy"] == 0.0 and flipped["placement_accuracy"] < right["placement_accuracy"] - 0.2
+
+
+def test_grey_swap_pairs_are_the_colour_pairs_drawn_in_one_channel():
+    colour, grey = swap_pairs(20, seq_len=10), swap_pairs(20, seq_len=10, colour=False)
+    assert grey.ideal.shape[1] == 1 and torch.equal(grey.ideal, colour.ideal.amax(dim=1, keepdim=True))
+    assert torch.equal(grey.labels, colour.labels) and torch.equal(grey.ideal_positions, colour.ideal_positions)

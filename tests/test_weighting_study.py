@@ -96,3 +96,19 @@ def test_the_summary_fits_the_page_however_many_points():
     text = ws.format_summary(ws.summarise(rows))
     assert max(len(line) for line in text.splitlines()) <= 88
     assert all(point in text for point in {row["point"] for row in rows})
+
+
+def test_a_grey_point_is_scored_by_placement_and_an_old_row_gains_the_placement_figures(tmp_path, monkeypatch):
+    monkeypatch.setattr("drnet_experiments.pretrained.RUNS", tmp_path / "runs")
+    monkeypatch.setattr(ws, "results_path", lambda profile, turntable=None: tmp_path / "study.json")
+    said = []
+    (row,) = ws.weighting_study("ci", datasets=("mnist",), seeds=(0,), points=("sum_beta0.1_grey",), say=lambda *a, **k: said.append(a[0]))
+    assert row["colour"] is False and "swap_accuracy" not in row, "grey frames have no channel per digit to read"
+    assert 0.0 <= row["order_accuracy"] <= 1.0 and row["any_order_ceiling"] > 0.4
+    stored = json.loads((tmp_path / "study.json").read_text())
+    del stored["mnist/sum_beta0.1_grey/seed0"]["row"]["order_accuracy"]  # as a row stored before the figure existed
+    (tmp_path / "study.json").write_text(json.dumps(stored))
+    said.clear()
+    (again,) = ws.weighting_study("ci", datasets=("mnist",), seeds=(0,), points=("sum_beta0.1_grey",), say=lambda *a, **k: said.append(a[0]))
+    assert not any(s.startswith("training") for s in said) and any("placement figures" in s for s in said)
+    assert again["order_accuracy"] == row["order_accuracy"]
