@@ -1,5 +1,5 @@
 """The command line's experiment commands: ``python -m drnet_core eval|train-lstm|norb-ablation|mnist-ablation|
-weighting-study|kth|inception-score``. ``drnet_core.cli`` hands off to them; each prints the numbers a chapter shows.
+weighting-study|kth|kth-study|inception-score``. ``drnet_core.cli`` hands off to them; each prints the numbers a chapter shows.
 """
 
 from __future__ import annotations
@@ -56,6 +56,16 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     kth.add_argument("--profile", choices=PROFILES, default=None)
     kth.add_argument("--threads", type=int, default=None)
     kth.add_argument("--progress", action="store_true")
+    ks = sub.add_parser(
+        "kth-study", help="Fig. 8 at equal code sizes (DRNET and AE at 5 and 24) and summed against averaged errors on KTH; print mean ± spread"
+    )
+    ks.add_argument("--profile", choices=PROFILES, default=None)
+    ks.add_argument("--seeds", type=int, default=2, help="seeds per point (0, 1, …)")
+    ks.add_argument("--points", nargs="+", default=None, help="only these points, e.g. drnet24 ae5")
+    ks.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop at a checkpoint after MIN minutes; the same command continues")
+    ks.add_argument("--summary", action="store_true", help="print the stored rows' table without training")
+    ks.add_argument("--threads", type=int, default=None)
+    ks.add_argument("--progress", action="store_true")
     score = sub.add_parser("inception-score", help="train (or load) the action classifier and print the Inception score by offset (Fig. 9)")
     score.add_argument("--profile", choices=PROFILES, default=None)
     score.add_argument("--threads", type=int, default=None)
@@ -225,6 +235,19 @@ def cmd_kth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kth_study(args: argparse.Namespace) -> int:
+    from drnet_core.config import current_profile
+    from drnet_experiments import kth_study as ks
+
+    profile = args.profile or current_profile()
+    print(run_banner(profile, torch.device("cpu")), flush=True)
+    if not args.summary:
+        limit = None if args.time_limit is None else 60 * args.time_limit
+        ks.kth_study(profile, tuple(range(args.seeds)), tuple(args.points) if args.points else None, limit, args.progress)
+    print(ks.format_summary(ks.summarise(ks.stored_rows(profile))) or "no rows stored yet")
+    return 0
+
+
 def cmd_inception_score(args: argparse.Namespace) -> int:
     from drnet_core.config import current_profile
     from drnet_experiments import generation_score as gs
@@ -260,5 +283,6 @@ EXPERIMENT_COMMANDS = {
     "mnist-ablation": cmd_mnist_ablation,
     "kth": cmd_kth,
     "weighting-study": cmd_weighting_study,
+    "kth-study": cmd_kth_study,
     "inception-score": cmd_inception_score,
 }
