@@ -79,3 +79,16 @@ def test_the_study_stores_its_rows_reuses_them_and_summarises(tiny_kth, tmp_path
     assert line["seeds"] == 2 and line["mean_action_accuracy"]["std"] == pytest.approx(0.1 / 2**0.5)
     table = ks.format_summary([line])
     assert "ae5" in table and "±" in table and "chance: actions 0.167, persons 0.333" in table
+
+
+def test_a_comparison_needs_two_seeds_a_gap_beyond_the_spread_and_a_figure_above_chance():
+    def line(point, values):
+        return {"point": point, "mean_action_accuracy": ks._spread(values)}
+
+    far = [line("drnet5", [0.60, 0.62]), line("ae5", [0.40, 0.42])]
+    assert ks.compare(far, "mean_action_accuracy", "drnet5", "ae5", 1 / 6).clear
+    near = [line("drnet5", [0.50, 0.60]), line("ae5", [0.45, 0.55])]
+    assert not ks.compare(near, "mean_action_accuracy", "drnet5", "ae5", 1 / 6).clear
+    at_chance = [line("drnet5", [0.18, 0.18]), line("ae5", [0.10, 0.10])]
+    assert not ks.compare(at_chance, "mean_action_accuracy", "drnet5", "ae5", 0.2).clear
+    assert ks.compare([line("drnet5", [0.6]), line("ae5", [0.4, 0.4])], "mean_action_accuracy", "drnet5", "ae5", 0.1) is None
