@@ -20,6 +20,7 @@ Taught in book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,12 @@ class SwapBatch:
     ideal_positions: torch.Tensor | None = None  # (N, D, 2): top-left corner of each digit's patch in the ideal swap
     digit_size: int = 32  # the side S of each digit's patch
     exchanged: torch.Tensor | None = None  # the ideal swaps with the two digits' places exchanged (wrong order)
+
+    def subset(self, keep: torch.Tensor) -> SwapBatch:
+        """The swaps selected by ``keep`` (a bool mask or indices over the pairs), every per-pair field alike."""
+        return dataclasses.replace(
+            self, **{f.name: getattr(self, f.name)[keep] for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
+        )
 
 
 def swap_pairs(

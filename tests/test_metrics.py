@@ -187,3 +187,11 @@ def test_grey_swap_pairs_are_the_colour_pairs_drawn_in_one_channel():
     colour, grey = swap_pairs(20, seq_len=10), swap_pairs(20, seq_len=10, colour=False)
     assert grey.ideal.shape[1] == 1 and torch.equal(grey.ideal, colour.ideal.amax(dim=1, keepdim=True))
     assert torch.equal(grey.labels, colour.labels) and torch.equal(grey.ideal_positions, colour.ideal_positions)
+
+
+def test_a_subset_of_swaps_keeps_every_per_pair_field_in_step():
+    pairs = swap_pairs(20, seq_len=10, clip_content=True)
+    keep = torch.arange(20) % 3 == 0
+    part = pairs.subset(keep)
+    assert len(part.labels) == 7 and part.digit_size == pairs.digit_size
+    assert torch.equal(part.exchanged, pairs.exchanged[keep]) and torch.equal(part.content_clips, pairs.content_clips[keep])
