@@ -252,16 +252,13 @@ def _spread(values: list[float]) -> dict:
 def compare(lines: list[dict], figure: str, with_point: str, without_point: str, chance: float):
     """Whether ``figure`` clearly differs between two points of :func:`summarise`'s lines, by the weighting study's
     rule (:func:`drnet_experiments.weighting_study.compare_points`); None with fewer than two seeds at either."""
-    from drnet_experiments.weighting_study import Comparison
+    from drnet_experiments.weighting_study import compare_figures
 
     by_point = {line["point"]: line for line in lines}
     a, b = by_point.get(with_point), by_point.get(without_point)
     if not a or not b or figure not in a or figure not in b or min(a[figure]["n"], b[figure]["n"]) < 2:
         return None
-    difference = a[figure]["mean"] - b[figure]["mean"]
-    spread = a[figure]["std"] + b[figure]["std"]
-    higher = max(a[figure]["mean"], b[figure]["mean"])
-    return Comparison(difference, spread, abs(difference) > spread and higher - spread > chance)
+    return compare_figures(a[figure], b[figure], chance)
 
 
 def format_row(row: dict) -> str:

@@ -112,3 +112,15 @@ def test_a_grey_point_is_scored_by_placement_and_an_old_row_gains_the_placement_
     (again,) = ws.weighting_study("ci", datasets=("mnist",), seeds=(0,), points=("sum_beta0.1_grey",), say=lambda *a, **k: said.append(a[0]))
     assert not any(s.startswith("training") for s in said) and any("placement figures" in s for s in said)
     assert again["order_accuracy"] == row["order_accuracy"]
+
+
+def test_compare_points_calls_a_difference_only_beyond_the_seeds_spread_and_above_chance():
+    def rows(point, values):
+        base = {"dataset": "mnist", "point": point, "reduction": "sum", "beta": 0.1, "alpha": 1.0, "max_offset": 10, "colour": True}
+        return [{**base, "seed": s, "swap_accuracy": v} for s, v in enumerate(values)]
+
+    summary = ws.summarise(rows("sum_beta0.1", (0.30, 0.28, 0.32)) + rows("mean_beta0.1", (0.11, 0.11)) + rows("sum_beta0", (0.29,)))
+    found = ws.compare_points(summary, "swap_accuracy", "mean_beta0.1", "sum_beta0.1", 0.1, "mnist")
+    assert found.clear and found.difference == pytest.approx(-0.19)
+    assert not ws.compare_points(summary, "swap_accuracy", "mean_beta0.1", "sum_beta0.1", 0.35, "mnist").clear, "both below chance"
+    assert ws.compare_points(summary, "swap_accuracy", "sum_beta0.1", "sum_beta0", 0.1, "mnist") is None, "one seed decides nothing"
