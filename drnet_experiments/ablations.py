@@ -12,20 +12,18 @@ book/02_moving_mnist.ipynb.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from data_utils.norb import load_norb
 from data_utils.turntable import TurntableDataset
-from drnet_core.checkpoint import atomic_write_bytes
-from drnet_core.config import Experiment, comparable_config, current_profile, experiment
+from drnet_core.config import Experiment, current_profile, experiment
 from drnet_core.model import DRNet
 from drnet_experiments.pretrained import load_or_train_model, weights_path
 from drnet_experiments.probe import content_pose_accuracy
 from drnet_experiments.stored_results import ResultStore, weights_sha256
+from drnet_experiments.study_runs import Deadline, StudyRows, train_run
 from drnet_experiments.widen import schedule_for
 
 #: Table 1 of the paper: category accuracy (%) of a classifier on each code, smallNORB test instances.
@@ -57,22 +55,6 @@ def norb_experiment(train_set: TurntableDataset, beta: float, profile: str, over
     base = experiment("norb", profile)
     fit = {"data.seq_len": train_set.seq_len, "train.max_offset": min(base.train.max_offset, train_set.seq_len - 1)}
     return experiment("norb", profile, **{**fit, **(overrides or {}), "train.beta": beta})
-
-
-def _read_results(path: Path) -> dict:
-    """The stored result rows of a results-only experiment (``{}`` before its first run)."""
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _record_matches(known: dict | None, config: dict) -> bool:
-    """Whether a stored record was measured with ``config`` (settings added to the library later count as defaults)."""
-    return bool(known) and comparable_config(known["config"]) == comparable_config(config)
-
-
-def _write_results(path: Path, stored: dict) -> None:
-    """Store the rows atomically after each run, so that an interrupted experiment resumes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
 
 
 def _probe_store(profile: str) -> ResultStore:
@@ -186,29 +168,26 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
     run (an interrupted ablation resumes), and reused while the experiment's settings are unchanged.
     """
     from data_utils import MovingMNIST
-    from drnet_core.train import Trainer
     from drnet_core.viz import read_metrics
     from drnet_experiments.mnist_swaps import swap_metrics, swap_pairs
     from drnet_experiments.pretrained import RUNS, command_for, require_training_allowed, weights_path
 
     profile = profile or current_profile()
     path = weights_path("mnist_ablation", profile).with_suffix(".json")
-    stored = _read_results(path)
+    stored = StudyRows(path)
     rows = []
     for beta, pose_dim in variants:
         exp = ablation_experiment(beta, pose_dim, profile)
         key = f"beta{beta:g}_pose{pose_dim}"
-        known = stored.get(key)
-        config = json.loads(json.dumps(exp.to_dict()))  # tuples become lists, as in the stored file
-        if _record_matches(known, config):
+        known = stored.matching(key, exp)
+        if known:
             rows.append(known["row"])
             continue
         require_training_allowed(path, profile, command_for("mnist_ablation", profile), f"has no row {key} for these settings")
-        print(f"training the ablation run β = {beta:g}, |h_p| = {pose_dim} ({exp.train.steps} steps, nf {exp.model.nf})", flush=True)
         out = RUNS / f"mnist_ablation_{profile}" / key
-        trainer = Trainer(exp, MovingMNIST("train", seq_len=exp.data.seq_len), out_dir=out, progress=progress, schedule=schedule_for(exp))
-        trainer.resume_if_possible()
-        trainer.fit()
+        data = MovingMNIST("train", seq_len=exp.data.seq_len)
+        name = f"the ablation run β = {beta:g}, |h_p| = {pose_dim}"
+        trainer = train_run(exp, data, out, name, Deadline(None), "Moving MNIST", progress=progress, schedule=schedule_for(exp))
         model = trainer.model.eval()
         swaps = swap_metrics(model, swap_pairs(exp.eval_swaps or 1000))
         leak = digit_leak(model, *((800, 200) if profile == "ci" else (4000, 1000)))
@@ -226,8 +205,7 @@ def mnist_ablation(profile: str | None = None, variants: tuple[tuple[float, int]
             "wall_time_s": round(trainer.wall_time, 1),
             "hardware": str(trainer.hardware),
         }
-        stored[key] = {"config": config, "row": row}
-        _write_results(path, stored)
+        stored.put(key, exp, row)
         rows.append(row)
     return rows
 
@@ -248,27 +226,22 @@ def norb_control_rows(
     ``norb_controls_<profile>.json`` next to the profile's weights and reused while the experiment's settings and
     the data source are unchanged; the weights stay under ``runs/`` (the committed checkpoints must stay small).
     """
-    from drnet_core.train import Trainer
     from drnet_experiments.pretrained import RUNS, require_training_allowed, weights_path
 
     profile = profile or current_profile()
     path = weights_path("norb_controls", profile).with_suffix(".json")
-    stored = _read_results(path)
+    stored = StudyRows(path)
     source = getattr(train_set, "source", "array")
     rows = []
     for beta, overrides in variants:
         exp = norb_experiment(train_set, beta, profile, overrides)
         name = model_name(beta, overrides)
-        config = json.loads(json.dumps(exp.to_dict()))  # tuples become lists, as in the stored file
-        known = stored.get(name)
-        if _record_matches(known, config) and known["data_source"] == source:
+        known = stored.matching(name, exp, source)
+        if known:
             rows.append(known["row"])
             continue
         require_training_allowed(path, profile, f"python -m drnet_core norb-ablation --profile {profile} --controls", f"has no row {name} for these settings")
-        print(f"training the control run {name} ({exp.train.steps} steps, nf {exp.model.nf}, {source})", flush=True)
-        trainer = Trainer(exp, train_set, out_dir=RUNS / f"norb_controls_{profile}" / name, progress=progress)
-        trainer.resume_if_possible()
-        trainer.fit()
+        trainer = train_run(exp, train_set, RUNS / f"norb_controls_{profile}" / name, f"the control run {name}", Deadline(None), source, progress=progress)
         scores = content_pose_accuracy(trainer.model.eval(), train_set, test_set, max_frames=probe_frames)
         row = {
             "name": name,
@@ -280,7 +253,6 @@ def norb_control_rows(
             "wall_time_s": round(trainer.wall_time, 1),
             "hardware": str(trainer.hardware),
         }
-        stored[name] = {"config": config, "data_source": source, "row": row}
-        _write_results(path, stored)
+        stored.put(name, exp, row, source)
         rows.append(row)
     return rows

@@ -23,9 +23,7 @@ the committed weights and reused while a run's settings are unchanged, so an int
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +32,7 @@ import torch
 from data_utils.kth import KTHDataset
 from drnet_core.config import Experiment, comparable_config, current_profile, experiment
 from drnet_core.model import DRNet
+from drnet_experiments.study_runs import Deadline, StudyRows, spread, train_run
 
 
 @dataclass(frozen=True)
@@ -144,18 +143,15 @@ def kth_study(
     ``points`` keeps only the points of those names (e.g. ``("drnet24", "ae5")``); ``time_limit_s`` stops inside a
     run, at a checkpoint, and the same call continues it.
     """
-    from drnet_core.checkpoint import atomic_write_bytes
-    from drnet_core.train import Trainer
     from drnet_experiments.kth_experiment import available_subject_counts, few_shot_action_accuracy, kth_datasets
     from drnet_experiments.pretrained import RUNS
     from drnet_experiments.widen import schedule_for
 
     profile = profile or current_profile()
-    path = results_path(profile)
-    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored = StudyRows(results_path(profile))
+    deadline = Deadline(time_limit_s)
     train_set, test_set = kth_datasets(profile)
     counts = available_subject_counts(train_set)
-    started = time.perf_counter()
     rows = []
     for point in POINTS:
         if points is not None and point.name not in points:
@@ -163,9 +159,8 @@ def kth_study(
         for seed in seeds:
             exp = point.experiment(profile, seed)
             key = f"{point.name}/seed{seed}"
-            config = json.loads(json.dumps(exp.to_dict()))
-            known = stored.get(key)
-            if known and comparable_config(known["config"]) == comparable_config(config) and known["data_source"] == train_set.source:
+            known = stored.matching(key, exp, train_set.source)
+            if known:
                 rows.append(known["row"])
                 continue
             model = _committed_model(point, exp, train_set.source)
@@ -173,18 +168,9 @@ def kth_study(
                 say(f"measuring {key} on the chapter's weights (checkpoints/{point.committed}_{profile}.pt)", flush=True)
                 wall_time, hardware, weights = model.checkpoint_info.get("wall_time_s"), model.checkpoint_info.get("hardware"), "committed"
             else:
-                left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - started)
-                if left is not None and left <= 0:
-                    say(f"time limit reached before {key}; run the same command to continue", flush=True)
-                    return rows
-                say(f"training {key} ({exp.train.steps} steps, nf {exp.model.nf}, {train_set.source})", flush=True)
-                torch.manual_seed(seed)
                 out = RUNS / f"kth_study_{profile}" / point.name / f"seed{seed}"
-                trainer = Trainer(exp, train_set, out_dir=out, progress=progress, schedule=schedule_for(exp))
-                trainer.resume_if_possible()
-                trainer.fit(time_limit_s=left)
-                if trainer.step < exp.train.steps:
-                    say(f"stopped {key} at step {trainer.step} of {exp.train.steps} (time limit); run the same command to continue", flush=True)
+                trainer = train_run(exp, train_set, out, key, deadline, train_set.source, progress=progress, schedule=schedule_for(exp), say=say)
+                if trainer is None:
                     return rows
                 model, wall_time, hardware, weights = trainer.model.eval(), round(trainer.wall_time, 1), str(trainer.hardware), str(trainer.out_dir)
             few_shot = few_shot_action_accuracy(model, train_set, test_set, counts)
@@ -205,9 +191,7 @@ def kth_study(
                 "wall_time_s": wall_time,
                 "hardware": hardware,
             }
-            stored[key] = {"config": config, "data_source": train_set.source, "row": row}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, json.dumps(stored, indent=1, sort_keys=True).encode())
+            stored.put(key, exp, row, train_set.source)
             rows.append(row)
             say(format_row(row), flush=True)
     return rows
@@ -215,8 +199,7 @@ def kth_study(
 
 def stored_rows(profile: str | None = None) -> list[dict]:
     """The rows a previous ``kth-study`` run stored (no training): what chapter 4 draws."""
-    path = results_path(profile or current_profile())
-    return [entry["row"] for entry in json.loads(path.read_text()).values()] if path.is_file() else []
+    return StudyRows(results_path(profile or current_profile())).rows()
 
 
 FIGURES = ("mean_action_accuracy", "person_pose_probe", "person_content_probe")
@@ -236,17 +219,11 @@ def summarise(rows: list[dict]) -> list[dict]:
         for figure in FIGURES:
             values = [m[figure] for m in members if figure in m]
             if values:
-                line[figure] = _spread(values)
+                line[figure] = spread(values)
         counts = sorted({int(n) for m in members for n in m["action_accuracy"]})
-        line["by_subjects"] = {n: _spread([m["action_accuracy"][str(n)] for m in members if str(n) in m["action_accuracy"]]) for n in counts}
+        line["by_subjects"] = {n: spread([m["action_accuracy"][str(n)] for m in members if str(n) in m["action_accuracy"]]) for n in counts}
         lines.append(line)
     return lines
-
-
-def _spread(values: list[float]) -> dict:
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else float("nan")
-    return {"mean": mean, "std": std, "n": len(values)}
 
 
 def compare(lines: list[dict], figure: str, with_point: str, without_point: str, chance: float):

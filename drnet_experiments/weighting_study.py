@@ -19,14 +19,13 @@ interrupted study resumes. ``python -m drnet_core weighting-study --profile cpu`
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from data_utils.turntable import TurntableDataset
-from drnet_core.config import Experiment, comparable_config, current_profile, experiment
+from drnet_core.config import Experiment, current_profile, experiment
+from drnet_experiments.study_runs import Deadline, StudyRows, spread, train_run
 
 SEEDS = (0, 1, 2)
 
@@ -199,18 +198,14 @@ def weighting_study(
     ``time_limit_s`` stops the study inside a run, at a checkpoint; the same call
     continues it.
     """
-    import torch
-
     from data_utils import MovingMNIST
     from drnet_core.model import DRNet
-    from drnet_core.train import Trainer
     from drnet_core.viz import read_metrics
     from drnet_experiments.pretrained import RUNS
 
     profile = profile or current_profile()
-    path = results_path(profile, turntable)
-    stored = json.loads(path.read_text()) if path.is_file() else {}
-    started = time.perf_counter()
+    stored = StudyRows(results_path(profile, turntable))
+    deadline = Deadline(time_limit_s)
     rows: list[dict] = []
     turntables: tuple[TurntableDataset, TurntableDataset] | None = None
     for dataset in datasets:
@@ -232,28 +227,18 @@ def weighting_study(
             for seed in seeds:
                 exp = point_experiment(point, seed, profile, turntables[0] if dataset == "norb" else None)
                 key = f"{dataset}/{point.name}/seed{seed}"
-                config = json.loads(json.dumps(exp.to_dict()))
-                known = stored.get(key)
                 out = RUNS / f"weighting_study_{Path(turntable).stem if turntable else 'builtin'}_{profile}" / dataset / point.name / f"seed{seed}"
-                if known and comparable_config(known["config"]) == comparable_config(config) and known["data_source"] == source:
+                known = stored.matching(key, exp, source)
+                if known:
                     if dataset == "mnist" and "order_accuracy" not in known["row"] and (out / "model.pt").is_file():
                         say(f"measuring {key}'s placement figures (a row stored before they existed)", flush=True)
                         known["row"].update(_placement_figures(DRNet.load(out / "model.pt").eval(), profile, exp.data.colour))
-                        _write(path, stored)
+                        stored.write()
                     rows.append(known["row"])
                     continue
-                left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - started)
-                if left is not None and left <= 0:
-                    say(f"time limit reached before {key}; run the same command to continue", flush=True)
-                    return rows
-                say(f"training {key} ({exp.train.steps} steps, nf {exp.model.nf}, {source})", flush=True)
-                torch.manual_seed(seed)
                 data = turntables[0] if dataset == "norb" else MovingMNIST("train", seq_len=exp.data.seq_len, colour=exp.data.colour)
-                trainer = Trainer(exp, data, out_dir=out, progress=progress)
-                trainer.resume_if_possible()
-                trainer.fit(time_limit_s=left)
-                if trainer.step < exp.train.steps:
-                    say(f"stopped {key} at step {trainer.step} of {exp.train.steps} (time limit); run the same command to continue", flush=True)
+                trainer = train_run(exp, data, out, key, deadline, source, progress=progress, say=say)
+                if trainer is None:
                     return rows
                 model = trainer.model.eval()
                 if dataset == "norb":
@@ -275,26 +260,15 @@ def weighting_study(
                     "wall_time_s": round(trainer.wall_time, 1),
                     "hardware": str(trainer.hardware),
                 }
-                stored[key] = {"config": config, "data_source": source, "row": row}
-                _write(path, stored)
+                stored.put(key, exp, row, source)
                 rows.append(row)
                 say(format_row(row), flush=True)
     return rows
 
 
-def _write(path: Path, stored: dict) -> None:
-    from drnet_core.checkpoint import atomic_write_bytes
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(stored, indent=1, sort_keys=True).encode())
-
-
 def stored_rows(profile: str | None = None, turntable: str | None = None) -> list[dict]:
     """The rows a previous ``weighting-study`` run stored (no training): what the chapters draw."""
-    path = results_path(profile or current_profile(), turntable)
-    if not path.is_file():
-        return []
-    return [entry["row"] for entry in json.loads(path.read_text()).values()]
+    return StudyRows(results_path(profile or current_profile(), turntable)).rows()
 
 
 FIGURES = {
@@ -317,9 +291,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             values = [m[figure] for m in members if figure in m and not math.isnan(m[figure])]
             if not values:
                 continue
-            mean = sum(values) / len(values)
-            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else float("nan")
-            line[figure] = {"mean": mean, "std": std, "min": min(values), "max": max(values)}
+            line[figure] = spread(values)
         lines.append(line)
     return lines
 

@@ -9,6 +9,7 @@ from data_utils import synth_kth
 from data_utils.kth import KTHDataset
 from drnet_core.config import with_overrides
 from drnet_experiments import kth_study as ks
+from drnet_experiments.study_runs import spread
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_the_study_stores_its_rows_reuses_them_and_summarises(tiny_kth, tmp_path
 
 def test_a_comparison_needs_two_seeds_a_gap_beyond_the_spread_and_a_figure_above_chance():
     def line(point, values):
-        return {"point": point, "mean_action_accuracy": ks._spread(values)}
+        return {"point": point, "mean_action_accuracy": spread(values)}
 
     far = [line("drnet5", [0.60, 0.62]), line("ae5", [0.40, 0.42])]
     assert ks.compare(far, "mean_action_accuracy", "drnet5", "ae5", 1 / 6).clear
