@@ -134,37 +134,25 @@ def swap_metrics(
     if content == "clip" and pairs.content_clips is None:
         raise ValueError("content='clip' needs the whole content clips: make the pairs with swap_pairs(..., clip_content=True)")
     classifier = classifier or load_digit_classifier()
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
     n_digits = pairs.labels.shape[1]
     correct = ceiling = frame_ceiling = readable_count = readable_correct = 0.0
     errors, errors_pose_clip = [], []
-    try:
-        for start in range(0, len(pairs.labels), batch_size):
-            sl = slice(start, start + batch_size)
-            if content == "clip":
-                codes = model.encode_clip_content(pairs.content_clips[sl].to(device))
-                swapped = model.decode(codes, model.encode_pose(pairs.pose_frames[sl].to(device))).float().cpu()
-            else:
-                swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
-            ideal, labels = pairs.ideal[sl], pairs.labels[sl]
-            swap_hit, ideal_hit, content_hit = (_reads_correctly(classifier, frames, labels) for frames in (swapped, ideal, pairs.content_frames[sl]))
-            readable = ideal_hit & content_hit
-            correct += swap_hit.sum().item()
-            ceiling += ideal_hit.sum().item()
-            if pairs.shown_ideal is not None:
-                frame_ceiling += _reads_correctly(classifier, pairs.shown_ideal[sl], labels).sum().item()
-            readable_count += readable.sum().item()
-            readable_correct += (swap_hit & readable).sum().item()
-            c_swap, _ = channel_centroids(swapped[:, :n_digits])
-            c_ideal, m_ideal = channel_centroids(ideal[:, :n_digits])
-            c_pose, m_pose = channel_centroids(pairs.pose_frames[sl][:, :n_digits])
-            visible = m_ideal > 1.0
-            errors.append((c_swap - c_ideal).norm(dim=-1)[visible])
-            errors_pose_clip.append((c_swap - c_pose).norm(dim=-1)[m_pose > 1.0])
-    finally:
-        model.train(was_training)
+    for sl, swapped in _swapped_batches(model, pairs, batch_size, content):
+        ideal, labels = pairs.ideal[sl], pairs.labels[sl]
+        swap_hit, ideal_hit, content_hit = (_reads_correctly(classifier, frames, labels) for frames in (swapped, ideal, pairs.content_frames[sl]))
+        readable = ideal_hit & content_hit
+        correct += swap_hit.sum().item()
+        ceiling += ideal_hit.sum().item()
+        if pairs.shown_ideal is not None:
+            frame_ceiling += _reads_correctly(classifier, pairs.shown_ideal[sl], labels).sum().item()
+        readable_count += readable.sum().item()
+        readable_correct += (swap_hit & readable).sum().item()
+        c_swap, _ = channel_centroids(swapped[:, :n_digits])
+        c_ideal, m_ideal = channel_centroids(ideal[:, :n_digits])
+        c_pose, m_pose = channel_centroids(pairs.pose_frames[sl][:, :n_digits])
+        visible = m_ideal > 1.0
+        errors.append((c_swap - c_ideal).norm(dim=-1)[visible])
+        errors_pose_clip.append((c_swap - c_pose).norm(dim=-1)[m_pose > 1.0])
     total = pairs.labels.numel()
     return {
         "swap_accuracy": correct / total,
@@ -175,6 +163,28 @@ def swap_metrics(
         "pose_error_px": torch.cat(errors).mean().item(),
         "pose_error_vs_pose_clip_px": torch.cat(errors_pose_clip).mean().item(),
     }
+
+
+def _swapped_batches(model: torch.nn.Module, pairs: SwapBatch, batch_size: int, content: str = "frame"):
+    """Yield ``(slice, swapped frames on the CPU)`` over ``pairs`` in batches, with ``model`` in eval mode meanwhile.
+
+    ``content="clip"`` takes the content code from each content clip (:meth:`DRNet.encode_clip_content`) instead of
+    from one frame.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        for start in range(0, len(pairs.labels), batch_size):
+            sl = slice(start, start + batch_size)
+            poses = pairs.pose_frames[sl].to(device)
+            if content == "clip":
+                swapped = model.decode(model.encode_clip_content(pairs.content_clips[sl].to(device)), model.encode_pose(poses))
+            else:
+                swapped = model.swap(pairs.content_frames[sl].to(device), poses)
+            yield sl, swapped.float().cpu()
+    finally:
+        model.train(was_training)
 
 
 def _grey(frames: torch.Tensor) -> torch.Tensor:
@@ -196,6 +206,12 @@ def _read_windows(classifier: DigitClassifier, frames: torch.Tensor, windows: to
     grey = _grey(frames)[:, None]  # (N, 1, 1, H, W)
     windowed = (grey * windows).reshape(-1, 1, *frames.shape[-2:])
     return classifier(windowed).argmax(1).reshape(windows.shape[:2])
+
+
+def _window_hits(classifier: DigitClassifier, frames: torch.Tensor, windows: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """How many digit windows name their own digit, and how many name either of the clip's digits."""
+    named = _read_windows(classifier, frames, windows)
+    return (named == labels).sum().item(), (named[:, :, None] == labels[:, None, :]).any(-1).sum().item()
 
 
 @torch.no_grad()
@@ -220,40 +236,26 @@ def placement_metrics(model: torch.nn.Module, pairs: SwapBatch, classifier: Digi
     if pairs.ideal_positions is None:
         raise ValueError("these swap pairs carry no digit positions: make them with swap_pairs()")
     classifier = classifier or load_digit_classifier()
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
     size, digit = pairs.ideal.shape[-1], pairs.digit_size
-    hits = either = ceiling = either_ceiling = right_order = 0.0
-    try:
-        for start in range(0, len(pairs.labels), batch_size):
-            sl = slice(start, start + batch_size)
-            swapped = model.swap(pairs.content_frames[sl].to(device), pairs.pose_frames[sl].to(device)).float().cpu()
-            windows, labels = _windows(pairs.ideal_positions[sl], size, digit), pairs.labels[sl]
-            for frames, is_model in ((swapped, True), (pairs.ideal[sl], False)):
-                named = _read_windows(classifier, frames, windows)
-                ordered = (named == labels).sum().item()
-                any_order = (named[:, :, None] == labels[:, None, :]).any(-1).sum().item()
-                if is_model:
-                    hits, either = hits + ordered, either + any_order
-                else:
-                    ceiling, either_ceiling = ceiling + ordered, either_ceiling + any_order
-            if pairs.exchanged is not None:
-                grey = _grey(swapped)
-                to_ideal = (grey - _grey(pairs.ideal[sl])).pow(2).flatten(1).sum(1)
-                to_exchanged = (grey - _grey(pairs.exchanged[sl])).pow(2).flatten(1).sum(1)
-                right_order += (to_ideal < to_exchanged).sum().item()
-    finally:
-        model.train(was_training)
-    total = pairs.labels.numel()
-    return {
-        "placement_accuracy": hits / total,
-        "any_order_accuracy": either / total,
-        "placement_ceiling": ceiling / total,
-        "any_order_ceiling": either_ceiling / total,
-        **({"order_accuracy": right_order / len(pairs.labels)} if pairs.exchanged is not None else {}),
-    }
-
+    counts = dict.fromkeys(("placement_accuracy", "any_order_accuracy", "placement_ceiling", "any_order_ceiling", "order_accuracy"), 0.0)
+    for sl, swapped in _swapped_batches(model, pairs, batch_size):
+        windows, labels = _windows(pairs.ideal_positions[sl], size, digit), pairs.labels[sl]
+        in_order, in_any_order = _window_hits(classifier, swapped, windows, labels)
+        counts["placement_accuracy"] += in_order
+        counts["any_order_accuracy"] += in_any_order
+        in_order, in_any_order = _window_hits(classifier, pairs.ideal[sl], windows, labels)
+        counts["placement_ceiling"] += in_order
+        counts["any_order_ceiling"] += in_any_order
+        if pairs.exchanged is not None:
+            grey = _grey(swapped)
+            to_ideal = (grey - _grey(pairs.ideal[sl])).pow(2).flatten(1).sum(1)
+            to_exchanged = (grey - _grey(pairs.exchanged[sl])).pow(2).flatten(1).sum(1)
+            counts["order_accuracy"] += (to_ideal < to_exchanged).sum().item()
+    per_digit = pairs.labels.numel()
+    result = {name: count / per_digit for name, count in counts.items() if name != "order_accuracy"}
+    if pairs.exchanged is not None:
+        result["order_accuracy"] = counts["order_accuracy"] / len(pairs.labels)
+    return result
 
 @torch.no_grad()
 def rollout_digit_accuracy(
