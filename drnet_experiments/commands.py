@@ -57,10 +57,10 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     kth.add_argument("--threads", type=int, default=None)
     kth.add_argument("--progress", action="store_true")
     ks = sub.add_parser(
-        "kth-study", help="Fig. 8 at equal code sizes (DRNET and AE at 5 and 24) and summed against averaged errors on KTH; print mean ± spread"
+        "kth-study", help="Fig. 8 at equal code sizes (DRNET and AE at 5 and 24) and summed against averaged errors on KTH, 3 seeds each; print mean ± spread"
     )
     ks.add_argument("--profile", choices=PROFILES, default=None)
-    ks.add_argument("--seeds", type=int, default=2, help="seeds per point (0, 1, …)")
+    ks.add_argument("--seeds", type=int, default=3, help="seeds per point (0, 1, …)")
     ks.add_argument("--points", nargs="+", default=None, help="only these points, e.g. drnet24 ae5")
     ks.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop at a checkpoint after MIN minutes; the same command continues")
     ks.add_argument("--summary", action="store_true", help="print the stored rows' table without training")
