@@ -230,6 +230,8 @@ def _kth(profile: str) -> Experiment:
 
     Frames are grey 64×64 (the paper uses 128; drnet-py trains at 64). K = 10 frames is our choice (not in the
     paper). The ``cpu`` profile narrows every network to an eighth of the paper's width (nf 8 instead of 64).
+    The squared errors are summed (the paper's notation): averaged, as in the public code, the adversary empties
+    the person from h_p but h_c empties too, the decoder drawing the person from the skips (chapter 4's KTH study).
     """
     model = ModelConfig(architecture="vgg_resnet", channels=1, nf=KTH_WIDTH[profile], content_dim=128, pose_dim=5, skips=True)
     data = DataConfig(name="kth", num_digits=0, seq_len=20, colour=False, max_speed=0)
