@@ -71,7 +71,10 @@ def study_points(dataset: str) -> list[StudyPoint]:
     if dataset == "norb":
         core = [StudyPoint("norb", "sum", 0.1), StudyPoint("norb", "mean", 0.1), StudyPoint("norb", "mean", 0.0), StudyPoint("norb", "sum", 0.0)]
         sweep = [StudyPoint("norb", "mean", b) for b in (0.01, 1.0)] + [StudyPoint("norb", "sum", b) for b in (1.0, 10.0, 100.0)]
-        return core + sweep + [authors_point("norb", 64 * 64, 128)]
+        authors = authors_point("norb", 64 * 64, 128)
+        # the authors' point changes β and α at once; each factor alone says which of the two moves the leak
+        factors = [StudyPoint("norb", "sum", authors.beta), StudyPoint("norb", "sum", 0.1, alpha=authors.alpha)]
+        return core + sweep + [authors] + factors
     if dataset == "mnist":
         return [
             StudyPoint("mnist", "sum", 0.0),
