@@ -13,6 +13,7 @@ book/02_moving_mnist.ipynb.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -24,6 +25,7 @@ from drnet_experiments.pretrained import load_or_train_model, weights_path
 from drnet_experiments.probe import content_pose_accuracy
 from drnet_experiments.stored_results import ResultStore, weights_sha256
 from drnet_experiments.study_runs import Deadline, StudyRows, train_run
+from drnet_experiments.turntable_scores import category_probes
 from drnet_experiments.widen import schedule_for
 
 #: Table 1 of the paper: category accuracy (%) of a classifier on each code, smallNORB test instances.
@@ -85,6 +87,7 @@ def norb_ablation(
     progress: bool = False,
     overrides: dict | None = None,
     store_probes: bool = False,
+    weights_folder: Path | None = None,
 ) -> AblationResult:
     """Train (or load) one DRNET per β on ``train_set`` and probe each on ``test_set``'s held-out objects.
 
@@ -94,7 +97,8 @@ def norb_ablation(
 
     Probing encodes some 27,000 frames per model. A probe row stored for the very same weights (sha256), data and
     probe size is read instead (:class:`~drnet_experiments.stored_results.ResultStore`); ``store_probes=True``
-    (the CLI) writes the rows it computes.
+    (the CLI) writes the rows it computes. ``weights_folder`` keeps the models and probe rows there instead of in
+    the profile's weights folder: the CLI's ``--turntable`` puts those of your own photographs under ``runs/``.
     """
     profile = profile or current_profile()
     source = getattr(train_set, "source", "array")
@@ -102,11 +106,17 @@ def norb_ablation(
     for beta in betas:
         exp = norb_experiment(train_set, beta, profile, overrides)
         name = model_name(beta, overrides)
-        model = load_or_train_model(name, exp, train_set, source, progress=progress)
-        store, key = _probe_store(profile), _probe_key(model, source, probe_frames)
+        path = weights_folder / f"{name}_{profile}.pt" if weights_folder else None
+        model = load_or_train_model(name, exp, train_set, source, progress=progress, path=path)
+        store = ResultStore(weights_folder / f"norb_probes_{profile}.json") if weights_folder else _probe_store(profile)
+        key = _probe_key(model, source, probe_frames)
         scores = store.get(name, key)
         if scores is None:
-            scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
+            counts = torch.bincount(train_set.labels)
+            if int(counts[counts > 0].min()) >= 2:  # early-stop the probe on held-out training objects
+                scores = content_pose_accuracy(model, train_set, test_set, max_frames=probe_frames)
+            else:  # one object per category (a views split of your own photographs): early-stop on frames instead
+                scores = category_probes(model, train_set, test_set, max_frames=probe_frames or 6000)
             if store_probes:
                 store.put(name, key, {k: float(v) for k, v in scores.items()})
         models[beta], probes[beta] = model, scores

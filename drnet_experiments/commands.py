@@ -25,6 +25,10 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     ab.add_argument(
         "--set", type=parse_override, action="append", default=[], metavar="KEY=VALUE", help="another setting for every model, e.g. train.reduction=sum"
     )
+    ab.add_argument(
+        "--turntable", type=str, default=None, help="your own turntable photographs: .npz with images (objects, views, H, W) uint8, optional labels"
+    )
+    ab.add_argument("--split", choices=["views", "objects"], default="views", help="with --turntable: hold out the odd views, or every 4th object")
     lstm = sub.add_parser("train-lstm", help="train the pose LSTM on the profile's committed DRNet (checkpoints/mnist_<profile>_lstm)")
     lstm.add_argument("dataset", choices=["mnist"])
     lstm.add_argument("--profile", choices=PROFILES, default=None)
@@ -157,7 +161,25 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
 
     profile = args.profile or current_profile()
     print(run_banner(profile, torch.device("cpu")), flush=True)
-    train_set, test_set = norb_datasets(profile)
+    weights_folder = None
+    if args.turntable and args.controls:
+        raise ValueError(
+            "--controls measures the built-in NORB data only; on your own photographs run "
+            "`python -m drnet_core weighting-study --turntable FILE.npz --points sum_beta0.1 sum_beta0 mean_beta0.1 mean_beta0`"
+        )
+    if args.turntable:
+        from data_utils.turntable import load_turntable_file
+        from drnet_core.config import experiment
+        from drnet_experiments import pretrained
+        from drnet_experiments.turntable_scores import check_probe_categories
+
+        seq_len = experiment("norb", profile).data.seq_len
+        train_set, test_set = load_turntable_file(args.turntable, split=args.split, seq_len=seq_len)
+        check_probe_categories(train_set, test_set)  # before training on a file the probe cannot read
+        weights_folder = pretrained.RUNS / f"norb_ablation_{Path(args.turntable).stem}"  # never beside the committed models
+        print(f"data: {train_set.source}; models and probe rows under {weights_folder}", flush=True)
+    else:
+        train_set, test_set = norb_datasets(profile)
     if args.controls:
         from drnet_experiments.ablations import norb_control_rows
 
@@ -165,7 +187,8 @@ def cmd_norb_ablation(args: argparse.Namespace) -> int:
             print(f"  {row['name']}: h_c {row['content']:.3f}  h_p {row['pose']:.3f}  (chance {row['chance']:.3f}; {row['steps']} steps, {row['hardware']})")
         return 0
     result = norb_ablation(
-        train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None, store_probes=True
+        train_set, test_set, profile, betas=tuple(args.betas), progress=args.progress, overrides=dict(args.set) or None, store_probes=True,
+        weights_folder=weights_folder,
     )
     print(f"category accuracy on held-out objects ({result.data_source}; chance {result.table[0]['chance']:.3f}):")
     for row in result.table:

@@ -96,14 +96,17 @@ def load_or_train_drnet(profile: str | None = None, progress: bool = False) -> D
     return DRNet.load(path)
 
 
-def load_or_train_model(name: str, exp: Experiment, source: object, data_source: str, progress: bool = False) -> DRNet:
+def load_or_train_model(
+    name: str, exp: Experiment, source: object, data_source: str, progress: bool = False, path: Path | None = None
+) -> DRNet:
     """The DRNet ``name`` (e.g. "norb_beta0.1") of ``exp``'s profile: loaded when its checkpoint was trained with
     this experiment on this data, else trained on ``source`` (resuming an interrupted run) and saved.
 
     ``data_source`` names the data (e.g. "SynthNORB stand-in"): weights trained on the stand-in are not
-    reused once the real data is present, and the reverse.
+    reused once the real data is present, and the reverse. ``path`` puts the checkpoint elsewhere than the
+    profile's weights folder (models of your own data live under ``runs/``, beside the committed ones never).
     """
-    path = weights_path(name, exp.profile)
+    path = path or weights_path(name, exp.profile)
     if path.with_suffix(".json").is_file():
         sidecar = read_sidecar(path.with_suffix(".json"))
         ignored = ("device", "log_every", "checkpoint_every")

@@ -67,6 +67,18 @@ def identity_scores(model: nn.Module, dataset: TurntableDataset, max_sequences: 
     return result
 
 
+def check_probe_categories(train_set: TurntableDataset, test_set: TurntableDataset) -> None:
+    """Refuse, before any training, a split whose held-out categories never occur among the training objects: the
+    category probe could not name them (a file without ``labels`` split by objects is such a split)."""
+    unseen = sorted(set(test_set.labels.tolist()) - set(train_set.labels.tolist()))
+    if unseen:
+        raise ValueError(
+            f"the held-out objects' categories {unseen[:8]} never occur among the training objects, so the category "
+            "probe cannot name them: give the file a 'labels' array whose categories each have several objects, or "
+            "use --split views"
+        )
+
+
 def category_probes(model: nn.Module, train_set: TurntableDataset, test_set: TurntableDataset, max_frames: int = 6000, seed: int = 0) -> dict[str, float]:
     """Appendix D's probe on h_c and on h_p: ``content``, ``pose`` and ``chance``.
 

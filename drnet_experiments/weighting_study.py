@@ -215,8 +215,10 @@ def weighting_study(
         if dataset == "norb":
             if turntable:
                 from data_utils.turntable import load_turntable_file
+                from drnet_experiments.turntable_scores import check_probe_categories
 
                 turntables = load_turntable_file(turntable, split=split, seq_len=experiment("norb", profile).data.seq_len)
+                check_probe_categories(*turntables)  # before training on a file the probe cannot read
             else:
                 from drnet_experiments.ablations import norb_datasets
 

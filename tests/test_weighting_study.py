@@ -75,6 +75,34 @@ def test_the_study_reads_a_turntable_file_stores_its_rows_and_reuses_them(tmp_pa
     assert "training" not in capsys.readouterr().out  # the stored row is reused
 
 
+def test_the_norb_ablation_reads_a_turntable_file_and_keeps_its_models_under_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("drnet_experiments.pretrained.RUNS", tmp_path / "runs")
+    path = str(_turntable(tmp_path / "photos.npz", objects=8, views=12))
+    assert main(["norb-ablation", "--profile", "ci", "--turntable", path, "--betas", "0.1", "--split", "objects"]) == 0
+    out = capsys.readouterr().out
+    assert "photos.npz (objects split)" in out and "β = 0.1 " in out.split("category accuracy")[1]
+    folder = tmp_path / "runs" / "norb_ablation_photos"
+    assert (folder / "norb_beta0.1_ci.pt").is_file() and (folder / "norb_probes_ci.json").is_file()
+    assert main(["norb-ablation", "--profile", "ci", "--turntable", path, "--betas", "0.1", "--split", "objects"]) == 0
+    assert "training" not in capsys.readouterr().out  # the model of these photographs is reused
+    unlabelled = str(_turntable(tmp_path / "views.npz", labels=False))  # one object per category: probed on frames
+    assert main(["norb-ablation", "--profile", "ci", "--turntable", unlabelled, "--betas", "0"]) == 0
+    assert "chance 0.167" in capsys.readouterr().out
+
+
+def test_the_norb_ablation_refuses_a_malformed_turntable_and_controls_on_one(tmp_path, capsys):
+    np.savez(tmp_path / "bad.npz", images=np.zeros((4, 8, 8), np.uint8))
+    assert main(["norb-ablation", "--profile", "ci", "--turntable", str(tmp_path / "bad.npz")]) == 2
+    assert "expected an .npz" in capsys.readouterr().err
+    good = str(_turntable(tmp_path / "photos.npz"))
+    assert main(["norb-ablation", "--profile", "ci", "--turntable", good, "--controls"]) == 2
+    assert "weighting-study --turntable" in capsys.readouterr().err
+    unlabelled = str(_turntable(tmp_path / "unlabelled.npz", labels=False))
+    assert main(["weighting-study", "--profile", "ci", "--turntable", unlabelled, "--split", "objects", "--seeds", "1"]) == 2
+    said = capsys.readouterr()
+    assert "give the file a 'labels' array" in said.err and "training" not in said.out  # refused before any training
+
+
 def test_the_summary_gives_mean_and_spread_over_seeds():
     rows = [
         {"dataset": "norb", "point": "sum_beta0.1", "reduction": "sum", "beta": 0.1, "alpha": 1.0, "max_offset": 8, "colour": False, "seed": s, "pose_probe": v}
